@@ -1,0 +1,34 @@
+# The two commands: `make run` and `make test`. Both install whatever is missing first.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+.PHONY: help setup run test test-rasa test-bot test-api validate train seed
+
+help:
+	@echo "make run    install what is missing, then start the Rasa server, the action server and the api"
+	@echo "make test   install what is missing, then run every test"
+
+setup:
+	@scripts/setup.sh
+
+seed: setup
+	@.venv/api/bin/python -m api.cli seed-demo
+
+run: seed
+	@.venv/api/bin/python scripts/stack.py
+
+validate: setup
+	.venv/rasa/bin/python scripts/validate_data.py
+
+test-rasa: setup
+	.venv/rasa/bin/rasa test core --model models/current.tar.gz --stories tests/test_stories_fr.yml --out var/results/fr --fail-on-prediction-errors --quiet
+	.venv/rasa/bin/rasa test core --model models/current.tar.gz --stories tests/test_stories_en.yml --out var/results/en --fail-on-prediction-errors --quiet
+
+test-bot: setup
+	.venv/rasa/bin/python -m pytest tests/bot -q
+
+test-api: setup
+	.venv/api/bin/python -m pytest tests/api tests/e2e -q
+
+test: setup
+	@scripts/test.sh

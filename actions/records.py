@@ -1,0 +1,91 @@
+"""Recording signals, disputes, opt-outs and handoffs on the account through the api."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.api_client import ApiError, call
+
+SIGNAL_OF_INTENT = {
+    "report_hardship": "hardship",
+    "forgot_to_pay": "forgot",
+    "dispute_debt": "dispute",
+    "wrong_person": "wrong_person",
+}
+
+HANDOFF_REASON_OF_INTENT = {"request_human": "request_human", "dispute_debt": "dispute"}
+
+
+def _intent(tracker: Tracker) -> tuple[str | None, float | None]:
+    intent = tracker.latest_message.get("intent") or {}
+    return intent.get("name"), intent.get("confidence")
+
+
+class ActionRecordSignal(Action):
+    """Stores the motivation or care signal of the latest message on the conversation (and account)."""
+
+    def name(self) -> str:
+        return "action_record_signal"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        intent, confidence = _intent(tracker)
+        kind = SIGNAL_OF_INTENT.get(intent or "")
+        if kind:
+            try:
+                call("POST", tracker.sender_id, "/signals", {"kind": kind, "confidence": confidence})
+            except ApiError:
+                pass  # a lost signal must not stop the conversation; the message itself is stored by the api
+        return []
+
+
+class ActionRecordDispute(Action):
+    def name(self) -> str:
+        return "action_record_dispute"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        try:
+            call("POST", tracker.sender_id, "/signals", {"kind": "dispute", "confidence": _intent(tracker)[1]})
+            call("POST", tracker.sender_id, "/disputes", {"reason": None})
+        except ApiError as error:
+            if error.code == "not_verified":
+                dispatcher.utter_message(response="utter_need_verification")
+                return []
+            dispatcher.utter_message(response="utter_technical_problem")
+            return []
+        dispatcher.utter_message(response="utter_dispute_recorded")
+        return [SlotSet("collection_paused", True), SlotSet("offer_stage", None), SlotSet("offer_id", None)]
+
+
+class ActionRecordOptOut(Action):
+    """Honours a stop request at once, with one confirmation and nothing else."""
+
+    def name(self) -> str:
+        return "action_record_opt_out"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        try:
+            call("POST", tracker.sender_id, "/opt-out")
+        except ApiError:
+            dispatcher.utter_message(response="utter_technical_problem")
+            return []
+        dispatcher.utter_message(response="utter_opt_out_confirmed")
+        return []
+
+
+class ActionRequestHandoff(Action):
+    def name(self) -> str:
+        return "action_request_handoff"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        intent, _ = _intent(tracker)
+        try:
+            call("POST", tracker.sender_id, "/handoffs", {"reason": HANDOFF_REASON_OF_INTENT.get(intent or "", "request_human")})
+        except ApiError:
+            dispatcher.utter_message(response="utter_technical_problem")
+            return []
+        dispatcher.utter_message(response="utter_handoff")
+        return []

@@ -1,0 +1,85 @@
+"""Right-party verification: the form collects a reference and a second factor; the api decides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.api_client import ApiError, call, context_slots
+from bot.parsing import find_reference, normalise_postcode, parse_date_of_birth
+
+
+class ValidateVerificationForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_verification_form"
+
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[str]:
+        if tracker.get_slot("identity") in ("verified", "locked"):
+            return []
+        return domain_slots
+
+    def validate_account_reference(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        reference = find_reference(str(value or ""))
+        if reference is None:
+            dispatcher.utter_message(response="utter_reference_not_understood")
+        return {"account_reference": reference}
+
+    def validate_identity_secret(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        text = str(value or "")
+        language = tracker.get_slot("language") or "fr"
+        date_of_birth = parse_date_of_birth(text, language)
+        postcode = None if date_of_birth else normalise_postcode(text)
+        if date_of_birth is None and postcode is None:
+            dispatcher.utter_message(response="utter_secret_not_understood")
+            return {"identity_secret": None}
+        reference = tracker.get_slot("account_reference") or find_reference(tracker.latest_message.get("text") or "")
+        if reference is None:
+            # Asked in order, so this only happens when both came in one message without a readable reference.
+            return {"identity_secret": None}
+        try:
+            result = call(
+                "POST",
+                tracker.sender_id,
+                "/verify",
+                {
+                    "reference": reference,
+                    "date_of_birth": date_of_birth.isoformat() if date_of_birth else None,
+                    "postcode": postcode,
+                },
+            )
+        except ApiError as error:
+            if error.code == "verification_locked":
+                return {"identity": "locked", "account_reference": None, "identity_secret": None}
+            dispatcher.utter_message(response="utter_technical_problem")
+            return {"identity_secret": None}
+        if result["status"] == "verified":
+            # The secret itself is not kept in the conversation's slots.
+            return {**context_slots(result["context"]), "identity_secret": "checked"}
+        if result["status"] == "locked":
+            return {"identity": "locked", "account_reference": None, "identity_secret": None}
+        dispatcher.utter_message(response="utter_verification_failed", attempts_left=result["attempts_left"])
+        return {"account_reference": None, "identity_secret": None}
+
+
+class ActionAfterVerification(Action):
+    """Runs when the verification form ends: present the file, or explain the lock."""
+
+    def name(self) -> str:
+        return "action_after_verification"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        identity = tracker.get_slot("identity")
+        if identity == "verified":
+            dispatcher.utter_message(response="utter_present_account")
+        elif identity == "locked":
+            dispatcher.utter_message(response="utter_verification_locked")
+        return []

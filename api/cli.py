@@ -1,0 +1,117 @@
+"""Command line of the api: `python -m api.cli migrate | seed-demo`."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import select
+
+from api.core.config import get_settings
+from api.db import session_scope
+from api.deps import hash_api_key
+from api.models import Account, Creditor, NegotiationPolicy
+
+DEMO_CREDITOR = {
+    "name": "Lumière Énergie SA",
+    "address": "8 avenue de l'Europe, 69003 Lyon, France",
+    "payment_methods": {
+        "fr": [
+            "Virement bancaire : IBAN FR76 3000 6000 0112 3456 7890 189, en indiquant la référence {reference}",
+            "Carte bancaire : sur l'espace client de Lumière Énergie, rubrique « Payer une facture »",
+        ],
+        "en": [
+            "Bank transfer: IBAN FR76 3000 6000 0112 3456 7890 189, quoting the reference {reference}",
+            "Card: in your Lumière Énergie customer area, under “Pay a bill”",
+        ],
+    },
+}
+
+DEMO_POLICY = {
+    "max_deferral_days": 30,
+    "min_instalments": 2,
+    "max_instalments": 10,
+    "min_instalment_minor": 5000,
+    "max_first_payment_days": 30,
+    "max_settlement_discount_pct": 0,
+    "fee_waiver_allowed": True,
+}
+
+DEMO_ACCOUNTS = [
+    {
+        "reference": "CR-10001", "debtor_name": "Marie Dupont", "phone": "+33612345678", "email": None,
+        "date_of_birth": dt.date(1985, 3, 12), "postcode": "75011", "language": "fr", "timezone": "Europe/Paris",
+        "currency": "EUR", "balance_minor": 38000, "fees_minor": 2000, "due_date": dt.date(2026, 10, 15),
+        "origin": "Facture d'électricité n° 2026-0815 (août et septembre 2026)",
+    },
+    {
+        "reference": "CR-10002", "debtor_name": "Jean Martin", "phone": "+33698765432", "email": None,
+        "date_of_birth": dt.date(1972, 11, 2), "postcode": "69003", "language": "fr", "timezone": "Europe/Paris",
+        "currency": "EUR", "balance_minor": 125000, "fees_minor": 0, "due_date": dt.date(2026, 9, 30),
+        "origin": "Facture de gaz n° 2026-0702 (régularisation annuelle)",
+    },
+    {
+        "reference": "CR-20001", "debtor_name": "Sarah Thompson", "phone": "+447700900123", "email": None,
+        "date_of_birth": dt.date(1990, 5, 4), "postcode": "SW1A 1AA", "language": "en", "timezone": "Europe/London",
+        "currency": "EUR", "balance_minor": 38000, "fees_minor": 2000, "due_date": dt.date(2026, 10, 15),
+        "origin": "Electricity invoice no. 2026-0816 (August and September 2026)",
+    },
+    {
+        "reference": "CR-20002", "debtor_name": "David Brown", "phone": "+447700900456", "email": None,
+        "date_of_birth": dt.date(1968, 1, 21), "postcode": "M1 2AB", "language": "en", "timezone": "Europe/London",
+        "currency": "EUR", "balance_minor": 64000, "fees_minor": 0, "due_date": dt.date(2026, 9, 1),
+        "origin": "Gas invoice no. 2026-0703 (annual adjustment)",
+    },
+]
+
+
+def migrate() -> None:
+    settings = get_settings()
+    if settings.database_url.startswith("sqlite:///"):
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    config = Config(str(Path(__file__).parent / "alembic.ini"))
+    command.upgrade(config, "head")
+
+
+def seed_demo() -> None:
+    """Loads the demo creditor, its policy and demo debtors; existing rows are left as they are."""
+    settings = get_settings()
+    with session_scope() as session:
+        key_hash = hash_api_key(settings.creditor_api_key)
+        creditor = session.scalar(select(Creditor).where(Creditor.api_key_hash == key_hash))
+        if creditor is None:
+            creditor = Creditor(api_key_hash=key_hash, **DEMO_CREDITOR)
+            session.add(creditor)
+            session.flush()
+            session.add(NegotiationPolicy(creditor_id=creditor.id, **DEMO_POLICY))
+        for data in DEMO_ACCOUNTS:
+            exists = session.scalar(
+                select(Account.id).where(Account.creditor_id == creditor.id, Account.reference == data["reference"])
+            )
+            if not exists:
+                session.add(Account(creditor_id=creditor.id, **data))
+    print(f"Demo creditor: {DEMO_CREDITOR['name']} (API key from CREDITOR_API_KEY: {settings.creditor_api_key})")
+    print("Demo debtors (verify with the reference plus the date of birth or the postcode):")
+    for data in DEMO_ACCOUNTS:
+        print(
+            f"  {data['reference']}  {data['language']}  born {data['date_of_birth']:%d/%m/%Y}  "
+            f"postcode {data['postcode']}  owes {_plain(data['balance_minor'])} + fees {_plain(data['fees_minor'])} {data['currency']}"
+        )
+
+
+def _plain(minor: int) -> str:
+    return f"{minor // 100}.{minor % 100:02d}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m api.cli")
+    parser.add_argument("command", choices=["migrate", "seed-demo"])
+    args = parser.parse_args()
+    {"migrate": migrate, "seed-demo": seed_demo}[args.command]()
+
+
+if __name__ == "__main__":
+    main()

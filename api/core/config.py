@@ -1,0 +1,77 @@
+"""All configuration of the api, read once from the environment (and an optional `.env` file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# Local-only defaults: fine on a laptop, refused in production.
+DEV_CREDITOR_API_KEY = "demo-creditor-key"
+DEV_ACTIONS_TOKEN = "dev-actions-token"
+DEV_SECRET_KEY = "dev-secret-key-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    app_env: Literal["development", "test", "production"] = "development"
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    # Public base URL of the api, used in links sent to debtors (documents).
+    public_base_url: str = ""
+
+    database_url: str = f"sqlite:///{REPO_ROOT / 'var' / 'debtor.db'}"
+
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_timeout_seconds: float = 30.0
+
+    creditor_api_key: str = DEV_CREDITOR_API_KEY
+    actions_token: str = Field(DEV_ACTIONS_TOKEN, description="Shared secret of the action server")
+    secret_key: str = DEV_SECRET_KEY
+
+    # Origins allowed to open the web-chat socket (the creditor's site); empty = the api's own origin.
+    webchat_allowed_origins: list[str] = []
+
+    document_link_ttl_seconds: int = 7 * 24 * 3600
+    default_language: Literal["fr", "en"] = "fr"
+    max_message_chars: int = 2000
+    verification_max_attempts: int = 3
+
+    # Who speaks for the creditor (shown in the disclosure and written confirmations).
+    collector_name: str = "Recouvrement Amiable Démo"
+    collector_address: str = "12 rue de la Paix, 75002 Paris, France"
+
+    webchat_dir: Path = REPO_ROOT / "web" / "node_modules" / "rasa-webchat" / "lib"
+    font_dir: Path = Path("/usr/share/fonts/truetype/dejavu")
+
+    @property
+    def base_url(self) -> str:
+        return self.public_base_url.rstrip("/") or f"http://{self.api_host}:{self.api_port}"
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_in_production(self) -> "Settings":
+        if self.app_env == "production":
+            dev_values = {
+                "CREDITOR_API_KEY": (self.creditor_api_key, DEV_CREDITOR_API_KEY),
+                "ACTIONS_TOKEN": (self.actions_token, DEV_ACTIONS_TOKEN),
+                "SECRET_KEY": (self.secret_key, DEV_SECRET_KEY),
+            }
+            unsafe = [name for name, (value, default) in dev_values.items() if value == default]
+            if unsafe:
+                raise ValueError(
+                    "APP_ENV=production refuses the local default of "
+                    + ", ".join(unsafe)
+                    + ": set a secret value for each in the environment."
+                )
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,76 @@
+"""The api: creditor API, action-server API, documents, demo page and the web-chat socket.io door."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import socketio
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from api.core.config import get_settings
+from api.core.logging import configure_logging, log
+from api.db import get_engine
+from api.routes import accounts, bot, documents, policy, web
+from api.services import errors
+from api.services.router import ConversationRouter
+from channels.webchat import create_webchat_server
+
+PROBLEM_STATUS = {
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.NotVerified: 403,
+    errors.VerificationLocked: 423,
+    errors.AgreementRequired: 409,
+    errors.CollectionPaused: 409,
+    errors.InvalidLink: 403,
+    errors.ExpiredLink: 410,
+}
+
+
+async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.DomainError)
+    status = next((code for kind, code in PROBLEM_STATUS.items() if isinstance(exc, kind)), 400)
+    return JSONResponse(
+        {"type": f"urn:problem:{exc.code}", "title": exc.code.replace("_", " "), "status": status, "detail": exc.__doc__ or ""},
+        status_code=status,
+        media_type="application/problem+json",
+    )
+
+
+def create_app() -> socketio.ASGIApp:
+    settings = get_settings()
+    configure_logging()
+    http = httpx.AsyncClient(timeout=settings.rasa_timeout_seconds)
+    router = ConversationRouter(settings, http)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        get_engine()
+        log.info("api_started", env=settings.app_env, rasa_url=settings.rasa_url)
+        yield
+        await http.aclose()
+
+    app = FastAPI(
+        title="Debtor assistant api",
+        version="0.1.0",
+        description="Creditor integration API and the system of record of the debtor assistant.",
+        lifespan=lifespan,
+    )
+    app.add_exception_handler(errors.DomainError, domain_error_handler)
+    for module in (accounts, policy, bot, documents, web):
+        app.include_router(module.router)
+
+    @app.get("/health", include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.state.router = router
+    origins = settings.webchat_allowed_origins or [settings.base_url, f"http://localhost:{settings.api_port}"]
+    sio = create_webchat_server(router, cors_origins=origins)
+    return socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io")
+
+
+app = create_app()

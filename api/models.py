@@ -1,0 +1,295 @@
+"""The system of record: every table of the api.
+
+Money is stored as integer minor units next to its currency; timestamps are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from api.db import Base
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores aware datetimes as UTC and gives them back aware (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: use timezone-aware datetimes")
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Creditor(Base):
+    __tablename__ = "creditors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(400), default="")
+    api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Payment instructions shown to debtors, per language: {"fr": [...], "en": [...]}.
+    payment_methods: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    policy: Mapped[NegotiationPolicy] = relationship(back_populates="creditor", uselist=False)
+
+
+class NegotiationPolicy(Base):
+    __tablename__ = "negotiation_policies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    creditor_id: Mapped[int] = mapped_column(ForeignKey("creditors.id"), unique=True)
+    max_deferral_days: Mapped[int] = mapped_column(Integer, default=30)
+    min_instalments: Mapped[int] = mapped_column(Integer, default=2)
+    max_instalments: Mapped[int] = mapped_column(Integer, default=12)
+    min_instalment_minor: Mapped[int] = mapped_column(Integer, default=2000)
+    max_first_payment_days: Mapped[int] = mapped_column(Integer, default=30)
+    max_settlement_discount_pct: Mapped[int] = mapped_column(Integer, default=0)
+    fee_waiver_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    creditor: Mapped[Creditor] = relationship(back_populates="policy")
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("creditor_id", "reference"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    creditor_id: Mapped[int] = mapped_column(ForeignKey("creditors.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(40), index=True)
+    debtor_name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(32), index=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    date_of_birth: Mapped[dt.date | None] = mapped_column(Date)
+    postcode: Mapped[str | None] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(2), default="fr")
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    balance_minor: Mapped[int] = mapped_column(Integer)
+    fees_minor: Mapped[int] = mapped_column(Integer, default=0)
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    # What the debt is for, in the debtor's words-free terms of the creditor ("Invoice 2026-123, electricity").
+    origin: Mapped[str] = mapped_column(String(400), default="")
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active|disputed|arranged|paid|closed
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    creditor: Mapped[Creditor] = relationship()
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    creditor_id: Mapped[int] = mapped_column(ForeignKey("creditors.id"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))  # webchat|sms|whatsapp
+    # The channel's own address of the debtor: web session id, phone number.
+    channel_address: Mapped[str] = mapped_column(String(128), index=True)
+    language: Mapped[str | None] = mapped_column(String(2))
+    state: Mapped[str] = mapped_column(String(24), default="bot")  # bot|waiting_for_agent|agent|closed
+    verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    locked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # disclosure sent
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_message_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    account: Mapped[Account | None] = relationship()
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("channel", "channel_message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(8))  # inbound|outbound
+    author: Mapped[str] = mapped_column(String(16))  # debtor|bot|agent|system
+    channel: Mapped[str] = mapped_column(String(16))
+    channel_message_id: Mapped[str | None] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # inbound: received -> processed | failed ; outbound: queued -> sent | failed
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(String(400))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Signal(Base):
+    __tablename__ = "signals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    kind: Mapped[str] = mapped_column(String(32))  # hardship|forgot|dispute|vulnerability|wrong_person|...
+    detail: Mapped[str | None] = mapped_column(String(64))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    language: Mapped[str | None] = mapped_column(String(2))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VerificationAttempt(Base):
+    __tablename__ = "verification_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    # Set only on success: a failed attempt must not link a conversation to an account.
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Offer(Base):
+    __tablename__ = "offers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    # proposed (the debtor's request, accepted as asked) | countered | summarised | accepted | declined
+    status: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(String(3))
+    total_minor: Mapped[int] = mapped_column(Integer)
+    fees_waived_minor: Mapped[int] = mapped_column(Integer, default=0)
+    discount_minor: Mapped[int] = mapped_column(Integer, default=0)
+    frequency: Mapped[str | None] = mapped_column(String(16))
+    schedule: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{"due_date": iso, "amount_minor": int}]
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    proposal: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    summarised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Commitment(Base):
+    __tablename__ = "commitments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    conversation_id: Mapped[str | None] = mapped_column(ForeignKey("conversations.id"))
+    offer_id: Mapped[str | None] = mapped_column(ForeignKey("offers.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active|kept|broken|cancelled
+    currency: Mapped[str] = mapped_column(String(3))
+    total_minor: Mapped[int] = mapped_column(Integer)
+    fees_waived_minor: Mapped[int] = mapped_column(Integer, default=0)
+    discount_minor: Mapped[int] = mapped_column(Integer, default=0)
+    frequency: Mapped[str | None] = mapped_column(String(16))
+    agreed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The exact summary the debtor agreed to, kept as evidence.
+    agreed_summary: Mapped[str] = mapped_column(Text, default="")
+
+    instalments: Mapped[list[Instalment]] = relationship(
+        order_by="Instalment.sequence", cascade="all, delete-orphan"
+    )
+
+
+class Instalment(Base):
+    __tablename__ = "instalments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commitment_id: Mapped[int] = mapped_column(ForeignKey("commitments.id"), index=True)
+    sequence: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    amount_minor: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="due")  # due|paid|missed
+
+
+class Confirmation(Base):
+    __tablename__ = "confirmations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    commitment_id: Mapped[int | None] = mapped_column(ForeignKey("commitments.id"))
+    kind: Mapped[str] = mapped_column(String(24), default="commitment")
+    language: Mapped[str] = mapped_column(String(2))
+    channel: Mapped[str | None] = mapped_column(String(16))
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Dispute(Base):
+    __tablename__ = "disputes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    conversation_id: Mapped[str | None] = mapped_column(ForeignKey("conversations.id"))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open|upheld|rejected
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Consent(Base):
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    conversation_id: Mapped[str | None] = mapped_column(ForeignKey("conversations.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    channel_address: Mapped[str] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # opt_out|opt_in
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Handoff(Base):
+    __tablename__ = "handoffs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[int] = mapped_column(Integer, default=2)  # 0 = most urgent
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open|claimed|closed
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(String(64))  # bot | creditor:<id> | agent:<id> | system
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,216 @@
+"""The action server's door into the api: everything the bot reads or records goes through here.
+
+Authenticated with the shared X-Actions-Token; the conversation id is Rasa's sender id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from api.deps import SessionDep, SettingsDep, require_action_server
+from api.models import Conversation, Creditor
+from api.services import arrangements, offers, records
+from api.services.errors import NotFound
+from api.services.presentation import account_view, limits_view, offer_view
+from api.services.verification import verify_identity
+
+router = APIRouter(
+    prefix="/internal/v1/conversations/{conversation_id}",
+    tags=["action server"],
+    dependencies=[Depends(require_action_server)],
+    include_in_schema=False,
+)
+
+
+def _conversation(session: SessionDep, conversation_id: str) -> Conversation:
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise NotFound()
+    return conversation
+
+
+def _context(session: SessionDep, conversation: Conversation, settings: SettingsDep) -> dict[str, Any]:
+    creditor = session.get(Creditor, conversation.creditor_id)
+    language = conversation.language or settings.default_language
+    verified = conversation.verified_at is not None and conversation.account is not None
+    return {
+        "conversation_id": conversation.id,
+        "channel": conversation.channel,
+        "language": language,
+        "creditor_name": creditor.name,
+        "collector_name": settings.collector_name,
+        "verified": verified,
+        "locked": conversation.locked_at is not None,
+        "opted_out": records.is_opted_out(session, conversation.channel, conversation.channel_address),
+        "account": (
+            account_view(
+                conversation.account,
+                creditor.name,
+                language,
+                arrangements.payment_methods(creditor, conversation.account, language),
+            )
+            if verified
+            else None
+        ),
+    }
+
+
+@router.get("/context")
+def read_context(conversation_id: str, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+    return _context(session, _conversation(session, conversation_id), settings)
+
+
+class VerifyIn(BaseModel):
+    reference: str = Field(max_length=64)
+    date_of_birth: dt.date | None = None
+    postcode: str | None = Field(default=None, max_length=16)
+
+
+@router.post("/verify")
+def verify(conversation_id: str, body: VerifyIn, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+    conversation = _conversation(session, conversation_id)
+    result = verify_identity(
+        session,
+        conversation,
+        reference=body.reference,
+        date_of_birth=body.date_of_birth,
+        postcode=body.postcode,
+        max_attempts=settings.verification_max_attempts,
+    )
+    records.audit(session, "bot", "verification_attempt", "conversation", conversation.id, succeeded=result.verified)
+    if result.locked:
+        records.request_handoff(
+            session, conversation, "verification_locked", {"verified": False, "reason": "verification_locked"}
+        )
+    return {
+        "status": "verified" if result.verified else ("locked" if result.locked else "failed"),
+        "attempts_left": result.attempts_left,
+        "context": _context(session, conversation, settings),
+    }
+
+
+class LanguageIn(BaseModel):
+    language: Literal["fr", "en"]
+
+
+@router.post("/language")
+def set_language(conversation_id: str, body: LanguageIn, session: SessionDep) -> dict[str, str]:
+    conversation = _conversation(session, conversation_id)
+    conversation.language = body.language
+    return {"language": body.language}
+
+
+class SignalIn(BaseModel):
+    kind: str = Field(max_length=32)
+    detail: str | None = Field(default=None, max_length=64)
+    confidence: float | None = Field(default=None, ge=0, le=1)
+
+
+@router.post("/signals", status_code=201)
+def add_signal(conversation_id: str, body: SignalIn, session: SessionDep) -> dict[str, int]:
+    signal = records.record_signal(
+        session, _conversation(session, conversation_id), kind=body.kind, detail=body.detail, confidence=body.confidence
+    )
+    return {"id": signal.id}
+
+
+class DisputeIn(BaseModel):
+    reason: str | None = Field(default=None, max_length=32)
+
+
+@router.post("/disputes", status_code=201)
+def add_dispute(conversation_id: str, body: DisputeIn, session: SessionDep) -> dict[str, int]:
+    dispute = records.record_dispute(session, _conversation(session, conversation_id), body.reason)
+    return {"id": dispute.id}
+
+
+@router.post("/opt-out", status_code=201)
+def opt_out(conversation_id: str, session: SessionDep) -> dict[str, str]:
+    records.record_opt_out(session, _conversation(session, conversation_id))
+    return {"status": "opted_out"}
+
+
+class HandoffIn(BaseModel):
+    reason: str = Field(max_length=32)
+    note: str | None = Field(default=None, max_length=500)
+
+
+@router.post("/handoffs", status_code=201)
+def add_handoff(conversation_id: str, body: HandoffIn, session: SessionDep, settings: SettingsDep) -> dict[str, int]:
+    conversation = _conversation(session, conversation_id)
+    context = _context(session, conversation, settings)
+    summary = {
+        "verified": context["verified"],
+        "reference": context["account"]["reference"] if context["account"] else None,
+        "balance_text": context["account"]["total_text"] if context["account"] else None,
+        "reason": body.reason,
+        "note": body.note,
+    }
+    handoff = records.request_handoff(session, conversation, body.reason, summary)
+    return {"id": handoff.id, "priority": handoff.priority}
+
+
+def _limits(session: SessionDep, conversation: Conversation) -> dict[str, Any]:
+    account = conversation.account
+    creditor = session.get(Creditor, account.creditor_id)
+    policy = arrangements.policy_of(creditor.policy)
+    return limits_view(policy, account, conversation.language or account.language, arrangements.debtor_today(account))
+
+
+@router.get("/options")
+def list_options(conversation_id: str, session: SessionDep) -> dict[str, Any]:
+    conversation = _conversation(session, conversation_id)
+    language = conversation.language or "fr"
+    options = [offer_view(o, language) for o in arrangements.options_for(session, conversation)]
+    return {"options": options, "limits": _limits(session, conversation)}
+
+
+class ProposalIn(BaseModel):
+    kind: Literal["instalments", "deferral", "full", "settlement"]
+    instalment_amount_minor: int | None = Field(default=None, gt=0, le=10**11)
+    instalment_count: int | None = Field(default=None, gt=0, le=1000)
+    first_due_date: dt.date | None = None
+    frequency: Literal["weekly", "biweekly", "monthly"] = "monthly"
+
+
+@router.post("/offers", status_code=201)
+def propose(conversation_id: str, body: ProposalIn, session: SessionDep) -> dict[str, Any]:
+    conversation = _conversation(session, conversation_id)
+    row, accepted = arrangements.evaluate_proposal(session, conversation, offers.Proposal(**body.model_dump()))
+    return {"accepted": accepted, **offer_view(row, conversation.language or "fr"), "limits": _limits(session, conversation)}
+
+
+@router.post("/offers/{offer_id}/summary")
+def summarise(conversation_id: str, offer_id: str, session: SessionDep) -> dict[str, Any]:
+    conversation = _conversation(session, conversation_id)
+    row = arrangements.summarise_offer(session, conversation, offer_id)
+    view = offer_view(row, conversation.language or "fr")
+    view["account_reference"] = conversation.account.reference
+    return view
+
+
+class AcceptIn(BaseModel):
+    agreed_summary: str = Field(default="", max_length=4000)
+
+
+@router.post("/offers/{offer_id}/accept", status_code=201)
+def accept(conversation_id: str, offer_id: str, body: AcceptIn, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+    conversation = _conversation(session, conversation_id)
+    commitment, confirmation = arrangements.accept_offer(
+        session, conversation, offer_id, agreed_summary=body.agreed_summary, settings=settings
+    )
+    return {
+        "commitment_reference": commitment.reference,
+        "confirmation_number": confirmation.number,
+        "document_url": arrangements.document_url(confirmation, settings),
+    }
+
+
+@router.post("/offers/{offer_id}/decline")
+def decline(conversation_id: str, offer_id: str, session: SessionDep) -> dict[str, str]:
+    row = arrangements.decline_offer(session, _conversation(session, conversation_id), offer_id)
+    return {"status": row.status}

@@ -1,0 +1,180 @@
+"""Request and response bodies of the creditor API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.numbers import list_currencies
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+
+_CURRENCIES = frozenset(list_currencies())
+
+
+class AccountIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reference: str = Field(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+    debtor_name: str = Field(min_length=1, max_length=200)
+    phone: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$", description="E.164, e.g. +33612345678")
+    email: EmailStr | None = None
+    date_of_birth: dt.date | None = None
+    postcode: str | None = Field(default=None, max_length=16)
+    language: Literal["fr", "en"]
+    timezone: str = "Europe/Paris"
+    currency: str = Field(default="EUR", min_length=3, max_length=3)
+    balance_minor: int = Field(gt=0, le=10**11, description="Principal still owed, in minor units (cents)")
+    fees_minor: int = Field(default=0, ge=0, le=10**11)
+    due_date: dt.date
+    origin: str = Field(default="", max_length=400)
+
+    @field_validator("reference")
+    @classmethod
+    def _upper_reference(cls, value: str) -> str:
+        return value.upper()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone {value!r}") from exc
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        value = value.upper()
+        if value not in _CURRENCIES:
+            raise ValueError(f"unknown ISO 4217 currency {value!r}")
+        return value
+
+    @field_validator("date_of_birth")
+    @classmethod
+    def _plausible_birth_date(cls, value: dt.date | None) -> dt.date | None:
+        if value is not None and not (dt.date(1900, 1, 1) <= value <= dt.date.today()):
+            raise ValueError("date of birth must be between 1900-01-01 and today")
+        return value
+
+
+class InstalmentOut(BaseModel):
+    due_date: dt.date
+    amount_minor: int
+    status: str
+
+
+class CommitmentOut(BaseModel):
+    reference: str
+    kind: str
+    status: str
+    currency: str
+    total_minor: int
+    fees_waived_minor: int
+    discount_minor: int
+    frequency: str | None
+    agreed_at: dt.datetime
+    instalments: list[InstalmentOut]
+
+
+class ConfirmationOut(BaseModel):
+    number: str
+    kind: str
+    language: str
+    channel: str | None
+    created_at: dt.datetime
+    document_url: str
+
+
+class ConversationOut(BaseModel):
+    id: str
+    channel: str
+    language: str | None
+    state: str
+    verified_at: dt.datetime | None
+    locked_at: dt.datetime | None
+    created_at: dt.datetime
+    messages: int
+
+
+class SignalOut(BaseModel):
+    kind: str
+    detail: str | None
+    confidence: float | None
+    language: str | None
+    conversation_id: str
+    message_id: int | None
+    created_at: dt.datetime
+
+
+class DisputeOut(BaseModel):
+    id: int
+    reason: str | None
+    status: str
+    created_at: dt.datetime
+
+
+class ConsentOut(BaseModel):
+    channel: str
+    kind: str
+    created_at: dt.datetime
+
+
+class HandoffOut(BaseModel):
+    id: int
+    reason: str
+    priority: int
+    status: str
+    created_at: dt.datetime
+
+
+class AccountOut(BaseModel):
+    reference: str
+    debtor_name: str
+    phone: str | None
+    email: str | None
+    date_of_birth: dt.date | None
+    postcode: str | None
+    language: str
+    timezone: str
+    currency: str
+    balance_minor: int
+    fees_minor: int
+    due_date: dt.date
+    origin: str
+    status: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class AccountDetailOut(AccountOut):
+    conversations: list[ConversationOut]
+    signals: list[SignalOut]
+    commitments: list[CommitmentOut]
+    confirmations: list[ConfirmationOut]
+    disputes: list[DisputeOut]
+    consents: list[ConsentOut]
+    handoffs: list[HandoffOut]
+
+
+class PolicyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_deferral_days: int = Field(ge=0, le=365)
+    min_instalments: int = Field(ge=1, le=120)
+    max_instalments: int = Field(ge=1, le=120)
+    min_instalment_minor: int = Field(ge=1, le=10**9)
+    max_first_payment_days: int = Field(ge=0, le=365)
+    max_settlement_discount_pct: int = Field(ge=0, le=100)
+    fee_waiver_allowed: bool
+
+    @model_validator(mode="after")
+    def _counts_in_order(self) -> "PolicyIn":
+        if self.min_instalments > self.max_instalments:
+            raise ValueError("min_instalments must not exceed max_instalments")
+        return self
+
+
+class PolicyOut(PolicyIn):
+    updated_at: dt.datetime

@@ -1,0 +1,268 @@
+"""Offers, commitments and written confirmations for a verified conversation.
+
+The negotiation rules themselves are pure functions in `offers`; this module stores what was offered,
+enforces the order "summary shown -> explicit agreement -> commitment", and produces the confirmation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import asdict
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api import i18n
+from api.core.config import Settings
+from api.models import (
+    Account,
+    Commitment,
+    Confirmation,
+    Conversation,
+    Creditor,
+    Instalment,
+    NegotiationPolicy,
+    Offer,
+    utcnow,
+)
+from api.services import offers
+from api.services.confirmation_pdf import ConfirmationDocument, render_confirmation_pdf
+from api.services.errors import AgreementRequired, CollectionPaused, Conflict, NotFound
+from api.services.records import audit, require_account
+from api.services.signing import sign_token
+
+DOCUMENT_PURPOSE = "document"
+
+
+def debtor_today(account: Account) -> dt.date:
+    return dt.datetime.now(ZoneInfo(account.timezone)).date()
+
+
+def policy_of(policy: NegotiationPolicy | None) -> offers.Policy:
+    if policy is None:
+        return offers.Policy()
+    return offers.Policy(
+        max_deferral_days=policy.max_deferral_days,
+        min_instalments=policy.min_instalments,
+        max_instalments=policy.max_instalments,
+        min_instalment_minor=policy.min_instalment_minor,
+        max_first_payment_days=policy.max_first_payment_days,
+        max_settlement_discount_pct=policy.max_settlement_discount_pct,
+        fee_waiver_allowed=policy.fee_waiver_allowed,
+    )
+
+
+def _collectable_account(session: Session, conversation: Conversation) -> tuple[Account, offers.Policy]:
+    account = require_account(conversation)
+    if account.status == "disputed":
+        raise CollectionPaused()
+    creditor = session.get(Creditor, account.creditor_id)
+    return account, policy_of(creditor.policy if creditor else None)
+
+
+def _schedule_rows(offer: offers.Offer) -> list[dict[str, Any]]:
+    return [{"due_date": i.due_date.isoformat(), "amount_minor": i.amount_minor} for i in offer.instalments]
+
+
+def _store_offer(
+    session: Session,
+    account: Account,
+    conversation: Conversation,
+    offer: offers.Offer,
+    *,
+    status: str,
+    reasons: tuple[str, ...] = (),
+    proposal: dict[str, Any] | None = None,
+) -> Offer:
+    row = Offer(
+        account_id=account.id,
+        conversation_id=conversation.id,
+        kind=offer.kind,
+        status=status,
+        currency=offer.currency,
+        total_minor=offer.total_minor,
+        fees_waived_minor=offer.fees_waived_minor,
+        discount_minor=offer.discount_minor,
+        frequency=offer.frequency,
+        schedule=_schedule_rows(offer),
+        reasons=list(reasons),
+        proposal=proposal or {},
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def options_for(session: Session, conversation: Conversation) -> list[Offer]:
+    """The goodwill options the creditor's policy allows, stored so the debtor can pick one."""
+    account, policy = _collectable_account(session, conversation)
+    options = offers.default_options(
+        balance_minor=account.balance_minor,
+        fees_minor=account.fees_minor,
+        currency=account.currency,
+        policy=policy,
+        today=debtor_today(account),
+    )
+    return [_store_offer(session, account, conversation, option, status="countered") for option in options]
+
+
+def evaluate_proposal(session: Session, conversation: Conversation, proposal: offers.Proposal) -> tuple[Offer, bool]:
+    """Stores the debtor's proposal as an offer: as asked when within policy, else the closest counter-offer."""
+    account, policy = _collectable_account(session, conversation)
+    evaluation = offers.evaluate(
+        proposal,
+        balance_minor=account.balance_minor,
+        fees_minor=account.fees_minor,
+        currency=account.currency,
+        policy=policy,
+        today=debtor_today(account),
+    )
+    proposal_record = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in asdict(proposal).items()}
+    row = _store_offer(
+        session,
+        account,
+        conversation,
+        evaluation.offer,
+        status="proposed" if evaluation.accepted else "countered",
+        reasons=evaluation.reasons,
+        proposal=proposal_record,
+    )
+    audit(session, "bot", "offer_evaluated", "offer", row.id, accepted=evaluation.accepted, reasons=list(evaluation.reasons))
+    return row, evaluation.accepted
+
+
+def _offer_of_conversation(session: Session, conversation: Conversation, offer_id: str) -> Offer:
+    row = session.get(Offer, offer_id)
+    if row is None or row.conversation_id != conversation.id:
+        raise NotFound()
+    return row
+
+
+def summarise_offer(session: Session, conversation: Conversation, offer_id: str) -> Offer:
+    """Marks the offer as shown to the debtor as a summary; only a summarised offer can be agreed to."""
+    _collectable_account(session, conversation)
+    row = _offer_of_conversation(session, conversation, offer_id)
+    if row.status in {"accepted", "declined"}:
+        raise Conflict()
+    row.status = "summarised"
+    row.summarised_at = utcnow()
+    session.flush()
+    return row
+
+
+def decline_offer(session: Session, conversation: Conversation, offer_id: str) -> Offer:
+    row = _offer_of_conversation(session, conversation, offer_id)
+    if row.status != "accepted":
+        row.status = "declined"
+    return row
+
+
+def _short_reference(prefix: str, today: dt.date) -> str:
+    return f"{prefix}-{today.year}-{secrets.token_hex(4).upper()}"
+
+
+def accept_offer(
+    session: Session, conversation: Conversation, offer_id: str, *, agreed_summary: str, settings: Settings
+) -> tuple[Commitment, Confirmation]:
+    """Records the commitment the debtor explicitly agreed to, and its written confirmation."""
+    account, _ = _collectable_account(session, conversation)
+    row = _offer_of_conversation(session, conversation, offer_id)
+    if row.status == "accepted":
+        raise Conflict()
+    if row.status != "summarised" or row.summarised_at is None:
+        raise AgreementRequired()
+    today = debtor_today(account)
+    commitment = Commitment(
+        reference=_short_reference("COM", today),
+        account_id=account.id,
+        conversation_id=conversation.id,
+        offer_id=row.id,
+        kind=row.kind,
+        currency=row.currency,
+        total_minor=row.total_minor,
+        fees_waived_minor=row.fees_waived_minor,
+        discount_minor=row.discount_minor,
+        frequency=row.frequency,
+        agreed_summary=agreed_summary,
+        instalments=[
+            Instalment(sequence=n, due_date=dt.date.fromisoformat(i["due_date"]), amount_minor=i["amount_minor"])
+            for n, i in enumerate(row.schedule, start=1)
+        ],
+    )
+    row.status = "accepted"
+    account.status = "arranged"
+    session.add(commitment)
+    session.flush()
+    confirmation = create_confirmation(session, account, commitment, conversation, settings)
+    audit(
+        session,
+        "bot",
+        "commitment_recorded",
+        "commitment",
+        commitment.reference,
+        total_minor=commitment.total_minor,
+        instalments=len(commitment.instalments),
+        confirmation=confirmation.number,
+    )
+    return commitment, confirmation
+
+
+def create_confirmation(
+    session: Session,
+    account: Account,
+    commitment: Commitment,
+    conversation: Conversation | None,
+    settings: Settings,
+) -> Confirmation:
+    creditor = session.get(Creditor, account.creditor_id)
+    language = (conversation.language if conversation and conversation.language else account.language)
+    number = _short_reference("CONF", debtor_today(account))
+    document = ConfirmationDocument(
+        language=language,
+        confirmation_number=number,
+        account_reference=account.reference,
+        creditor_name=creditor.name,
+        creditor_address=creditor.address,
+        collector_name=settings.collector_name,
+        collector_address=settings.collector_address,
+        debtor_name=account.debtor_name,
+        currency=account.currency,
+        principal_minor=account.balance_minor,
+        fees_minor=account.fees_minor,
+        fees_waived_minor=commitment.fees_waived_minor,
+        discount_minor=commitment.discount_minor,
+        total_minor=commitment.total_minor,
+        instalments=tuple((i.due_date, i.amount_minor) for i in commitment.instalments),
+        payment_methods=tuple(payment_methods(creditor, account, language)),
+        change_plan_instructions=i18n.t("confirmation.change_plan_instructions", language),
+        issued_at=utcnow(),
+    )
+    confirmation = Confirmation(
+        number=number,
+        account_id=account.id,
+        commitment_id=commitment.id,
+        language=language,
+        channel=conversation.channel if conversation else None,
+        pdf=render_confirmation_pdf(document, font_dir=settings.font_dir),
+    )
+    session.add(confirmation)
+    session.flush()
+    return confirmation
+
+
+def payment_methods(creditor: Creditor, account: Account, language: str) -> list[str]:
+    methods = creditor.payment_methods or {}
+    lines = methods.get(language) or methods.get("en") or []
+    return [line.format(reference=account.reference) for line in lines]
+
+
+def document_url(confirmation: Confirmation, settings: Settings) -> str:
+    token = sign_token(confirmation.id, settings.secret_key, DOCUMENT_PURPOSE)
+    return f"{settings.base_url}/documents/{confirmation.id}.pdf?token={token}"
+
+
+def confirmations_of(session: Session, account: Account) -> list[Confirmation]:
+    return list(session.scalars(select(Confirmation).where(Confirmation.account_id == account.id).order_by(Confirmation.created_at)))

@@ -1,0 +1,29 @@
+"""The Rasa server, reached through its REST channel: one Rasa conversation per debtor conversation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from api.services.errors import DomainError
+
+
+class RasaUnavailable(DomainError):
+    """The Rasa server did not answer; the message is kept and answered once it is back."""
+
+    code = "rasa_unavailable"
+
+
+async def send_to_rasa(
+    client: httpx.AsyncClient, rasa_url: str, sender: str, text: str, metadata: dict[str, Any]
+) -> list[dict[str, Any]]:
+    try:
+        response = await client.post(
+            f"{rasa_url.rstrip('/')}/webhooks/rest/webhook",
+            json={"sender": sender, "message": text, "metadata": metadata},
+        )
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise RasaUnavailable(str(exc)) from exc
+    return response.json() or []

@@ -1,0 +1,35 @@
+"""Signed, expiring tokens for links to documents (e.g. a confirmation PDF sent by SMS or e-mail)."""
+
+from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+
+from api.services.errors import ExpiredLink, InvalidLink
+
+# The purpose is the salt, so a token minted for one kind of link cannot open another kind.
+_SALT_PREFIX = "debtor-assistant."
+
+
+def _serializer(secret: str, purpose: str) -> URLSafeTimedSerializer:
+    if not purpose:
+        raise ValueError("a signed link needs a purpose, e.g. 'confirmation-pdf'")
+    return URLSafeTimedSerializer(secret, salt=_SALT_PREFIX + purpose)
+
+
+def sign_token(payload: str, secret: str, purpose: str) -> str:
+    """Return a URL-safe token carrying `payload`, signed with `secret` for `purpose`, stamped with the time."""
+    return _serializer(secret, purpose).dumps(payload)
+
+
+def verify_token(token: str, secret: str, purpose: str, max_age_seconds: int) -> str:
+    """Return the payload of a genuine token younger than `max_age_seconds`.
+
+    Raises ExpiredLink when the token is genuine but too old, InvalidLink for anything else.
+    """
+    try:
+        payload = _serializer(secret, purpose).loads(token, max_age=max_age_seconds)
+    except SignatureExpired as exc:  # a subclass of BadData, so it must be caught first
+        raise ExpiredLink("this link has expired; ask for a new one") from exc
+    except BadData as exc:
+        raise InvalidLink("this link is not valid; ask for a new one") from exc
+    if not isinstance(payload, str):  # signed by us, but not by sign_token
+        raise InvalidLink("this link is not valid; ask for a new one")
+    return payload

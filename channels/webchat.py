@@ -1,0 +1,65 @@
+"""The rasa-webchat socket.io protocol, served by the api so the unmodified widget talks to us.
+
+Events: `session_request` -> `session_confirm`, `user_uttered` -> `bot_uttered` (buttons as quick replies).
+The widget's session id is its address; the conversation id (Rasa's sender id) is ours.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import socketio
+from anyio import to_thread
+
+from api.core.logging import log
+from api.services.router import ConversationRouter, Reply, find_or_create_conversation
+
+CHANNEL = "webchat"
+
+
+def bot_uttered_payload(reply: Reply) -> dict[str, Any]:
+    payload: dict[str, Any] = {"text": reply.text}
+    if reply.buttons:
+        payload["quick_replies"] = [
+            {"content_type": "text", "title": b["title"], "payload": b["payload"]} for b in reply.buttons
+        ]
+    return payload
+
+
+def _valid_session_id(value: Any) -> str | None:
+    if isinstance(value, str) and 8 <= len(value) <= 64 and value.replace("-", "").isalnum():
+        return value
+    return None
+
+
+def create_webchat_server(router: ConversationRouter, cors_origins: list[str] | str) -> socketio.AsyncServer:
+    sio = socketio.AsyncServer(async_mode="asgi", cors_allowed_origins=cors_origins)
+
+    @sio.on("session_request")
+    async def session_request(sid: str, data: Any) -> None:
+        requested = _valid_session_id((data or {}).get("session_id") if isinstance(data, dict) else None)
+        session_id = requested or uuid.uuid4().hex
+        await sio.enter_room(sid, session_id)
+        await sio.save_session(sid, {"session_id": session_id})
+        await sio.emit("session_confirm", session_id, room=sid)
+
+    @sio.on("user_uttered")
+    async def user_uttered(sid: str, data: Any) -> None:
+        if not isinstance(data, dict) or not isinstance(data.get("message"), str):
+            await sio.emit("error", {"error": "invalid_message", "detail": "user_uttered needs a 'message' string"}, room=sid)
+            return
+        session = await sio.get_session(sid)
+        session_id = _valid_session_id(data.get("session_id")) or session.get("session_id")
+        if session_id is None:
+            await sio.emit("error", {"error": "no_session", "detail": "send session_request first"}, room=sid)
+            return
+        custom = data.get("customData") if isinstance(data.get("customData"), dict) else {}
+        hint = custom.get("language") if custom.get("language") in ("fr", "en") else None
+        conversation_id = await to_thread.run_sync(find_or_create_conversation, CHANNEL, session_id)
+        replies = await router.handle_inbound(conversation_id, data["message"], language_hint=hint)
+        for reply in replies:
+            await sio.emit("bot_uttered", bot_uttered_payload(reply), room=session_id)
+        log.info("webchat_replied", conversation_id=conversation_id, replies=len(replies))
+
+    return sio

@@ -1,0 +1,194 @@
+"""Starts the three services (Rasa server, action server, api) with readiness checks, and stops them.
+
+Used by `make run` (in the foreground, Ctrl-C stops all three) and by the end-to-end tests (free ports,
+a throw-away database).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+RASA_BIN = ROOT / ".venv" / "rasa" / "bin"
+API_BIN = ROOT / ".venv" / "api" / "bin"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Service:
+    name: str
+    command: list[str]
+    ready_url: str
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            self.command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def is_ready(self) -> bool:
+        try:
+            response = httpx.get(self.ready_url, timeout=2)
+        except httpx.HTTPError:
+            return False
+        if self.name == "rasa":  # up is not enough: the model must be loaded
+            return response.status_code == 200 and bool(response.json().get("fingerprint"))
+        return response.status_code == 200
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+@dataclass
+class Stack:
+    api_port: int = 8000
+    rasa_port: int = 5005
+    actions_port: int = 5055
+    database_url: str | None = None
+    log_dir: Path = ROOT / "var" / "log"
+    extra_env: dict[str, str] = field(default_factory=dict)
+    services: list[Service] = field(default_factory=list)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "PYTHONPATH": str(ROOT),
+                "API_PORT": str(self.api_port),
+                "API_URL": self.api_url,
+                "RASA_URL": self.rasa_url,
+                "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.actions_port}/webhook",
+                "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+                "TF_CPP_MIN_LOG_LEVEL": "2",
+            }
+        )
+        if self.database_url:
+            env["DATABASE_URL"] = self.database_url
+        env.update(self.extra_env)
+        return env
+
+    def start(self, timeout: float = 240) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        env = self._env()
+        model = ROOT / "models" / "current.tar.gz"
+        if not model.exists():
+            raise RuntimeError("No trained model: run `make setup` first.")
+        self.services = [
+            Service(
+                "actions",
+                [str(RASA_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(self.actions_port)],
+                f"http://127.0.0.1:{self.actions_port}/health",
+                env,
+                self.log_dir / "actions.log",
+            ),
+            Service(
+                "rasa",
+                [
+                    str(RASA_BIN / "rasa"), "run", "--enable-api", "--model", str(model.resolve()),
+                    "--port", str(self.rasa_port), "--interface", "127.0.0.1",
+                    "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+                ],
+                f"{self.rasa_url}/status",
+                env,
+                self.log_dir / "rasa.log",
+            ),
+            Service(
+                "api",
+                [str(API_BIN / "uvicorn"), "api.main:app", "--host", "127.0.0.1", "--port", str(self.api_port), "--no-access-log"],
+                f"{self.api_url}/health",
+                env,
+                self.log_dir / "api.log",
+            ),
+        ]
+        for service in self.services:
+            service.start()
+        deadline = time.monotonic() + timeout
+        pending = list(self.services)
+        while pending:
+            for service in list(pending):
+                if service.process and service.process.poll() is not None:
+                    self.stop()
+                    raise RuntimeError(f"{service.name} exited during start-up; see {service.log_path}")
+                if service.is_ready():
+                    pending.remove(service)
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"not ready after {timeout:.0f}s: {[s.name for s in pending]}; see {self.log_dir}")
+            time.sleep(0.5)
+
+    def service(self, name: str) -> Service:
+        return next(s for s in self.services if s.name == name)
+
+    def stop(self) -> None:
+        for service in reversed(self.services):
+            service.stop()
+
+
+def main() -> None:
+    stack = Stack(
+        api_port=int(os.environ.get("API_PORT", 8000)),
+        rasa_port=int(os.environ.get("RASA_PORT", 5005)),
+        actions_port=int(os.environ.get("ACTIONS_PORT", 5055)),
+    )
+    print("Starting the action server, the Rasa server and the api (logs in var/log/)...", flush=True)
+    stack.start()
+    print(
+        f"\nReady.\n  Web chat demo:  {stack.api_url}/   (English: {stack.api_url}/?lang=en)\n"
+        f"  Creditor API:   {stack.api_url}/docs\n  Rasa server:    {stack.rasa_url}\n"
+        f"  Action server:  http://127.0.0.1:{stack.actions_port}\nPress Ctrl-C to stop.",
+        flush=True,
+    )
+    stopping = False
+
+    def _stop(*_args: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while not stopping:
+            for service in stack.services:
+                if service.process and service.process.poll() is not None:
+                    print(f"{service.name} stopped unexpectedly; see {service.log_path}", file=sys.stderr)
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        print("\nStopping...", flush=True)
+        stack.stop()
+        print("Stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Every test, in order of cost; exits non-zero as soon as a suite fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+say "Training data and domain: rasa data validate"
+.venv/rasa/bin/python scripts/validate_data.py
+
+say "Conversation tests: rasa test (French, then English)"
+for lang in fr en; do
+  .venv/rasa/bin/rasa test core --model models/current.tar.gz --stories "tests/test_stories_$lang.yml" \
+    --out "var/results/$lang" --fail-on-prediction-errors --quiet
+done
+
+say "Bot-side unit tests (parsing, entity extractor)"
+.venv/rasa/bin/python -m pytest tests/bot -q -p no:cacheprovider
+
+say "api unit, integration and end-to-end tests"
+.venv/api/bin/python -m pytest tests/api tests/e2e -q -p no:cacheprovider

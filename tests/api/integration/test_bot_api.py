@@ -1,0 +1,151 @@
+"""The action server's API: verification, offers within policy, commitment, written confirmation."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from pypdf import PdfReader
+
+from api.db import session_scope
+from api.models import Conversation, Creditor
+
+
+@pytest.fixture
+def conversation_id(client) -> str:
+    with session_scope() as session:
+        creditor = session.query(Creditor).one()
+        conversation = Conversation(creditor_id=creditor.id, channel="webchat", channel_address="test-session-1")
+        session.add(conversation)
+        session.flush()
+        return conversation.id
+
+
+def bot(client, headers, method, conversation_id, path, json=None):
+    return client.request(method, f"/internal/v1/conversations/{conversation_id}{path}", json=json, headers=headers)
+
+
+def verify(client, headers, conversation_id, **factors):
+    body = {"reference": "CR-10001", **factors}
+    return bot(client, headers, "POST", conversation_id, "/verify", body)
+
+
+def test_internal_api_refuses_calls_without_the_actions_token(client, conversation_id):
+    assert bot(client, {}, "GET", conversation_id, "/context").status_code == 401
+    assert bot(client, {"X-Actions-Token": "nope"}, "GET", conversation_id, "/context").status_code == 401
+
+
+def test_context_before_verification_discloses_no_account(client, actions_headers, conversation_id):
+    context = bot(client, actions_headers, "GET", conversation_id, "/context").json()
+    assert context["verified"] is False and context["account"] is None
+    assert context["creditor_name"] == "Lumière Énergie SA"
+
+
+@pytest.mark.parametrize("factors", [{"date_of_birth": "1985-03-12"}, {"postcode": "75 011"}])
+def test_reference_plus_one_factor_verifies(client, actions_headers, conversation_id, factors):
+    result = verify(client, actions_headers, conversation_id, **factors).json()
+    assert result["status"] == "verified"
+    assert result["context"]["account"]["reference"] == "CR-10001"
+    assert result["context"]["account"]["total_text"] == "400,00\u00a0€"
+
+
+def test_failures_do_not_say_which_factor_was_wrong(client, actions_headers, conversation_id):
+    wrong_secret = verify(client, actions_headers, conversation_id, date_of_birth="1990-01-01").json()
+    unknown_reference = bot(
+        client, actions_headers, "POST", conversation_id, "/verify", {"reference": "CR-99999", "date_of_birth": "1985-03-12"}
+    ).json()
+    for result in (wrong_secret, unknown_reference):
+        assert result["status"] == "failed" and result["context"]["account"] is None
+    assert set(wrong_secret) == set(unknown_reference)
+    assert wrong_secret["attempts_left"] == 2 and unknown_reference["attempts_left"] == 1
+
+
+def test_three_failures_lock_the_conversation_and_ask_for_a_human(client, actions_headers, creditor_headers, conversation_id):
+    results = [verify(client, actions_headers, conversation_id, postcode="00000").json() for _ in range(3)]
+    assert [r["status"] for r in results] == ["failed", "failed", "locked"]
+    # Even the right answer is refused now.
+    assert verify(client, actions_headers, conversation_id, postcode="75011").status_code == 423
+    context = bot(client, actions_headers, "GET", conversation_id, "/context").json()
+    assert context["locked"] is True and context["account"] is None
+    with session_scope() as session:
+        conversation = session.get(Conversation, conversation_id)
+        assert conversation.account_id is None
+
+
+def test_offers_need_verification(client, actions_headers, conversation_id):
+    response = bot(client, actions_headers, "POST", conversation_id, "/offers", {"kind": "instalments", "instalment_amount_minor": 5000})
+    assert response.status_code == 403
+
+
+def test_below_minimum_proposal_gets_a_counter_offer_then_a_commitment_and_a_pdf(
+    client, actions_headers, creditor_headers, conversation_id
+):
+    verify(client, actions_headers, conversation_id, date_of_birth="1985-03-12")
+    counter = bot(
+        client, actions_headers, "POST", conversation_id, "/offers", {"kind": "instalments", "instalment_amount_minor": 3000}
+    ).json()
+    assert counter["accepted"] is False
+    assert "below_min_instalment" in counter["reasons"]
+    # Fees are waived by the demo policy: 380,00 € in 50,00 € instalments = 7 × 50 + 30.
+    amounts = [i["amount_minor"] for i in counter["schedule"]]
+    assert amounts == [5000] * 7 + [3000]
+    assert sum(amounts) == counter["total_minor"] == 38000
+
+    # No commitment without a summary shown first.
+    refused = bot(client, actions_headers, "POST", conversation_id, f"/offers/{counter['offer_id']}/accept", {})
+    assert refused.status_code == 409
+
+    summary = bot(client, actions_headers, "POST", conversation_id, f"/offers/{counter['offer_id']}/summary").json()
+    assert summary["account_reference"] == "CR-10001"
+    accepted = bot(
+        client, actions_headers, "POST", conversation_id, f"/offers/{counter['offer_id']}/accept", {"agreed_summary": "..."}
+    )
+    assert accepted.status_code == 201
+    result = accepted.json()
+
+    account = client.get("/api/v1/accounts/CR-10001", headers=creditor_headers).json()
+    (commitment,) = account["commitments"]
+    assert commitment["reference"] == result["commitment_reference"]
+    assert commitment["status"] == "active" and commitment["total_minor"] == 38000
+    assert sum(i["amount_minor"] for i in commitment["instalments"]) == commitment["total_minor"]
+    (confirmation,) = account["confirmations"]
+
+    pdf = client.get(confirmation["document_url"].removeprefix("http://testserver"))
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "CR-10001" in text and result["confirmation_number"] in text and "Marie Dupont" in text
+
+    # Accepting twice records nothing more.
+    again = bot(client, actions_headers, "POST", conversation_id, f"/offers/{counter['offer_id']}/accept", {})
+    assert again.status_code == 409
+
+
+def test_a_tampered_document_link_is_refused(client, actions_headers, creditor_headers, conversation_id):
+    verify(client, actions_headers, conversation_id, date_of_birth="1985-03-12")
+    offer = bot(client, actions_headers, "POST", conversation_id, "/offers", {"kind": "full"}).json()
+    bot(client, actions_headers, "POST", conversation_id, f"/offers/{offer['offer_id']}/summary")
+    bot(client, actions_headers, "POST", conversation_id, f"/offers/{offer['offer_id']}/accept", {})
+    url = client.get("/api/v1/accounts/CR-10001", headers=creditor_headers).json()["confirmations"][0]["document_url"]
+    path = url.removeprefix("http://testserver")
+    assert client.get(path[:-3] + ("abc" if not path.endswith("abc") else "xyz")).status_code == 403
+    other_id_path = path.replace("/documents/", "/documents/0").replace(".pdf", "0.pdf", 1)
+    assert client.get(other_id_path).status_code in (403, 404)
+
+
+def test_a_dispute_pauses_collection(client, actions_headers, creditor_headers, conversation_id):
+    verify(client, actions_headers, conversation_id, date_of_birth="1985-03-12")
+    assert bot(client, actions_headers, "POST", conversation_id, "/disputes", {"reason": "wrong_amount"}).status_code == 201
+    refused = bot(client, actions_headers, "POST", conversation_id, "/offers", {"kind": "full"})
+    assert refused.status_code == 409 and refused.json()["type"] == "urn:problem:collection_paused"
+    account = client.get("/api/v1/accounts/CR-10001", headers=creditor_headers).json()
+    assert account["status"] == "disputed"
+    assert [d["reason"] for d in account["disputes"]] == ["wrong_amount"]
+
+
+def test_opt_out_and_signals_are_recorded(client, actions_headers, creditor_headers, conversation_id):
+    verify(client, actions_headers, conversation_id, date_of_birth="1985-03-12")
+    bot(client, actions_headers, "POST", conversation_id, "/signals", {"kind": "hardship", "confidence": 0.93})
+    bot(client, actions_headers, "POST", conversation_id, "/opt-out")
+    account = client.get("/api/v1/accounts/CR-10001", headers=creditor_headers).json()
+    assert [(s["kind"], s["confidence"]) for s in account["signals"]] == [("hardship", 0.93)]
+    assert [(c["channel"], c["kind"]) for c in account["consents"]] == [("webchat", "opt_out")]

@@ -1,0 +1,123 @@
+"""The creditor API: accounts and policy, with the errors an integrator needs to see."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.core.config import Settings
+
+NEW_ACCOUNT = {
+    "reference": "CR-30001",
+    "debtor_name": "Lucie Bernard",
+    "phone": "+33611223344",
+    "email": "lucie@example.org",
+    "date_of_birth": "1979-07-14",
+    "postcode": "31000",
+    "language": "fr",
+    "timezone": "Europe/Paris",
+    "currency": "EUR",
+    "balance_minor": 51234,
+    "fees_minor": 1500,
+    "due_date": "2026-09-30",
+}
+
+
+def test_create_account_returns_201_and_the_stored_account(client, creditor_headers):
+    response = client.post("/api/v1/accounts", json=NEW_ACCOUNT, headers=creditor_headers)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["reference"] == "CR-30001"
+    assert body["balance_minor"] == 51234 and body["fees_minor"] == 1500
+    assert body["status"] == "active"
+
+
+def test_duplicate_reference_is_refused_with_409(client, creditor_headers):
+    assert client.post("/api/v1/accounts", json=NEW_ACCOUNT, headers=creditor_headers).status_code == 201
+    response = client.post("/api/v1/accounts", json=NEW_ACCOUNT, headers=creditor_headers)
+    assert response.status_code == 409
+    assert "PUT" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("date_of_birth", "1979-02-30"),
+        ("balance_minor", -5),
+        ("balance_minor", 12.5),
+        ("currency", "EURO"),
+        ("currency", "XYZ"),
+        ("language", "de"),
+        ("timezone", "Mars/Olympus"),
+        ("phone", "0612345678"),
+        ("due_date", "next week"),
+        ("email", "not-an-email"),
+    ],
+)
+def test_invalid_account_data_gets_422_naming_the_field(client, creditor_headers, field, value):
+    response = client.post("/api/v1/accounts", json={**NEW_ACCOUNT, field: value}, headers=creditor_headers)
+    assert response.status_code == 422
+    assert any(error["loc"][-1] == field for error in response.json()["detail"])
+
+
+def test_missing_fields_are_all_reported(client, creditor_headers):
+    response = client.post("/api/v1/accounts", json={"reference": "CR-1"}, headers=creditor_headers)
+    assert response.status_code == 422
+    missing = {error["loc"][-1] for error in response.json()["detail"] if error["type"] == "missing"}
+    assert {"debtor_name", "language", "balance_minor", "due_date"} <= missing
+
+
+def test_put_updates_the_account(client, creditor_headers):
+    client.post("/api/v1/accounts", json=NEW_ACCOUNT, headers=creditor_headers)
+    response = client.put(
+        "/api/v1/accounts/CR-30001", json={**NEW_ACCOUNT, "balance_minor": 40000}, headers=creditor_headers
+    )
+    assert response.status_code == 200
+    assert client.get("/api/v1/accounts/CR-30001", headers=creditor_headers).json()["balance_minor"] == 40000
+
+
+def test_account_detail_lists_every_record_kind(client, creditor_headers):
+    body = client.get("/api/v1/accounts/CR-10001", headers=creditor_headers).json()
+    for key in ("conversations", "signals", "commitments", "confirmations", "disputes", "consents", "handoffs"):
+        assert body[key] == []
+
+
+def test_unknown_account_is_404(client, creditor_headers):
+    assert client.get("/api/v1/accounts/CR-00000", headers=creditor_headers).status_code == 404
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-API-Key": "wrong"}])
+def test_creditor_api_refuses_a_missing_or_wrong_key(client, headers):
+    assert client.get("/api/v1/accounts/CR-10001", headers=headers).status_code == 401
+    assert client.post("/api/v1/accounts", json=NEW_ACCOUNT, headers=headers).status_code == 401
+    assert client.get("/api/v1/policy", headers=headers).status_code == 401
+
+
+def test_policy_can_be_read_and_updated(client, creditor_headers):
+    policy = client.get("/api/v1/policy", headers=creditor_headers).json()
+    assert policy["min_instalment_minor"] == 5000
+    policy.pop("updated_at")
+    policy["max_instalments"] = 6
+    response = client.put("/api/v1/policy", json=policy, headers=creditor_headers)
+    assert response.status_code == 200
+    assert client.get("/api/v1/policy", headers=creditor_headers).json()["max_instalments"] == 6
+
+
+def test_policy_with_min_above_max_is_refused(client, creditor_headers):
+    policy = client.get("/api/v1/policy", headers=creditor_headers).json()
+    policy.pop("updated_at")
+    response = client.put(
+        "/api/v1/policy", json={**policy, "min_instalments": 8, "max_instalments": 3}, headers=creditor_headers
+    )
+    assert response.status_code == 422
+
+
+def test_openapi_documents_the_creditor_api(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "/api/v1/accounts" in paths and "/api/v1/accounts/{reference}" in paths and "/api/v1/policy" in paths
+    assert not any(path.startswith("/internal") for path in paths)
+
+
+def test_production_refuses_the_local_default_secrets(monkeypatch):
+    with pytest.raises(ValueError, match="CREDITOR_API_KEY"):
+        Settings(app_env="production")
+    Settings(app_env="production", creditor_api_key="k" * 32, actions_token="t" * 32, secret_key="s" * 32)

@@ -1,0 +1,49 @@
+"""The three real services on free ports, over a throw-away database loaded with the demo data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from scripts.stack import ROOT, Stack, free_port
+
+CREDITOR_KEY = "e2e-creditor-key"
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    workdir: Path = tmp_path_factory.mktemp("stack")
+    database_url = f"sqlite:///{workdir / 'e2e.db'}"
+    api_port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CREDITOR_API_KEY": CREDITOR_KEY,
+        "API_PORT": str(api_port),
+        "PYTHONPATH": str(ROOT),
+    }
+    for command in ("migrate", "seed-demo"):
+        subprocess.run([sys.executable, "-m", "api.cli", command], cwd=ROOT, env=env, check=True, capture_output=True)
+    stack = Stack(
+        api_port=api_port,
+        rasa_port=free_port(),
+        actions_port=free_port(),
+        database_url=database_url,
+        log_dir=workdir / "log",
+        extra_env={"CREDITOR_API_KEY": CREDITOR_KEY},
+    )
+    stack.start()
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
+def creditor(stack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.api_url, headers={"X-API-Key": CREDITOR_KEY}, timeout=30) as client:
+        yield client

@@ -1,0 +1,54 @@
+"""A debtor in the web chat, speaking the rasa-webchat socket.io protocol like the real widget."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import socketio
+
+FIRST_REPLY_TIMEOUT = 90.0
+QUIET_AFTER_LAST_REPLY = 1.0
+
+
+class WebChatDebtor:
+    def __init__(self, base_url: str, language: str) -> None:
+        self.base_url = base_url
+        self.language = language
+        self.sio = socketio.AsyncClient()
+        self.session_id: str | None = None
+        self.transcript: list[tuple[str, str]] = []
+        self._replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._confirmed: asyncio.Future[str] | None = None
+
+    async def __aenter__(self) -> "WebChatDebtor":
+        self._confirmed = asyncio.get_running_loop().create_future()
+        self.sio.on("bot_uttered", self._replies.put_nowait)
+        self.sio.on("session_confirm", lambda session_id: self._confirmed.set_result(session_id))
+        await self.sio.connect(self.base_url, socketio_path="socket.io", transports=["websocket"])
+        await self.sio.emit("session_request", {"session_id": None})
+        self.session_id = await asyncio.wait_for(self._confirmed, 10)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.sio.disconnect()
+
+    async def say(self, text: str) -> list[dict[str, Any]]:
+        """Sends one message and returns the bot's replies to it (all of them, in order)."""
+        self.transcript.append(("debtor", text))
+        await self.sio.emit(
+            "user_uttered",
+            {"message": text, "session_id": self.session_id, "customData": {"language": self.language}},
+        )
+        replies = [await asyncio.wait_for(self._replies.get(), FIRST_REPLY_TIMEOUT)]
+        while True:
+            try:
+                replies.append(await asyncio.wait_for(self._replies.get(), QUIET_AFTER_LAST_REPLY))
+            except asyncio.TimeoutError:
+                break
+        self.transcript += [("bot", r.get("text", "")) for r in replies]
+        return replies
+
+
+def texts(replies: list[dict[str, Any]]) -> str:
+    return "\n".join(r.get("text", "") for r in replies)
