@@ -49,7 +49,7 @@ class Service:
         except httpx.HTTPError:
             return False
         if self.name == "rasa":  # up is not enough: the model must be loaded
-            return response.status_code == 200 and bool(response.json().get("fingerprint"))
+            return response.status_code == 200 and bool(response.json().get("model_file"))
         return response.status_code == 200
 
     def stop(self) -> None:

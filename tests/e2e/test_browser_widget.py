@@ -22,8 +22,11 @@ CHROMIUM_ARGS = [
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium package is not installed")
-@pytest.mark.parametrize(("language", "greeting", "expected"), [("fr", "Bonjour", "recouvrement"), ("en", "Hello", "collect a debt")])
-def test_a_person_types_in_the_widget_and_the_bot_answers(stack, language, greeting, expected):
+@pytest.mark.parametrize(
+    ("language", "reference", "disclosure", "next_question"),
+    [("fr", "CR-10001", "recouvrement", "date de naissance"), ("en", "CR-20001", "collect a debt", "date of birth")],
+)
+def test_a_person_types_in_the_widget_and_the_bot_answers(stack, language, reference, disclosure, next_question):
     foreign_requests: list[str] = []
 
     def only_our_origin(route: Route) -> None:
@@ -43,12 +46,13 @@ def test_a_person_types_in_the_widget_and_the_bot_answers(stack, language, greet
             message_box = page.locator(".rw-new-message")
             expect(message_box).to_be_visible(timeout=30_000)
             # The widget opens the conversation itself (initPayload): the disclosure comes first.
-            expect(page.locator(".rw-response").first).to_contain_text(expected, timeout=60_000)
-            answers_before = page.locator(".rw-response").count()
-            message_box.fill(greeting)
+            expect(page.locator(".rw-response").first).to_contain_text(disclosure, timeout=60_000)
+            # The widget shows queued bot messages one by one; wait for the question before answering it.
+            expect(page.locator(".rw-response")).to_have_count(2, timeout=30_000)
+            message_box.fill(reference)
             message_box.press("Enter")
-            expect(page.locator(".rw-client").last).to_contain_text(greeting)
-            expect(page.locator(".rw-response")).to_have_count(answers_before + 1, timeout=60_000)
+            expect(page.locator(".rw-client").last).to_contain_text(reference)
+            expect(page.locator(".rw-response").last).to_contain_text(next_question, timeout=60_000)
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / f"webchat-{language}.png"))
         finally:
