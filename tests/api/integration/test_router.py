@@ -1,0 +1,86 @@
+"""The router stores every debtor message before anything else, and loses nothing when Rasa is down."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from api.core.config import get_settings
+from api.db import session_scope
+from api.models import Conversation, Message
+from api.services.language import detect_language
+from api.services.router import ConversationRouter, find_or_create_conversation
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def messages(conversation_id: str) -> list[Message]:
+    with session_scope() as session:
+        return list(session.query(Message).filter_by(conversation_id=conversation_id).order_by(Message.id))
+
+
+@pytest.fixture
+def router_without_rasa(database, monkeypatch):
+    monkeypatch.setenv("RASA_URL", "http://127.0.0.1:9")  # nothing listens on the discard port
+    get_settings.cache_clear()
+
+    async def make():
+        return ConversationRouter(get_settings(), httpx.AsyncClient(timeout=2))
+
+    return make
+
+
+def test_a_message_is_kept_and_a_holding_reply_sent_when_rasa_is_down(router_without_rasa):
+    conversation_id = find_or_create_conversation("webchat", "session-rasa-down")
+
+    async def send():
+        router = await router_without_rasa()
+        return await router.handle_inbound(conversation_id, "Bonjour, je voudrais payer ma facture")
+
+    replies = run(send())
+    assert len(replies) == 1 and replies[0].author == "system"
+    assert "enregistré" in replies[0].text
+    inbound, holding = messages(conversation_id)
+    assert (inbound.direction, inbound.status, inbound.error) == ("inbound", "received", "rasa_unavailable")
+    assert inbound.text == "Bonjour, je voudrais payer ma facture"
+    assert (holding.direction, holding.author) == ("outbound", "system")
+    with session_scope() as session:
+        # The disclosure was not sent, so it will open the conversation once Rasa is back.
+        assert session.get(Conversation, conversation_id).opened_at is None
+
+
+def test_an_oversized_message_is_stored_refused_and_explained(router_without_rasa):
+    conversation_id = find_or_create_conversation("webchat", "session-too-long")
+    limit = get_settings().max_message_chars
+
+    async def send():
+        router = await router_without_rasa()
+        return await router.handle_inbound(conversation_id, "x" * (limit + 1), language_hint="en")
+
+    (reply,) = run(send())
+    assert str(limit) in reply.text and "too long" in reply.text
+    inbound = messages(conversation_id)[0]
+    assert (inbound.status, inbound.error, len(inbound.text)) == ("rejected", "too_long", limit + 1)
+
+
+def test_the_same_web_session_finds_the_same_conversation(database):
+    first = find_or_create_conversation("webchat", "session-a")
+    assert find_or_create_conversation("webchat", "session-a") == first
+    assert find_or_create_conversation("webchat", "session-b") != first
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Bonjour, j'ai reçu un courrier concernant une facture", "fr"),
+        ("Hello, I received a letter about an unpaid bill", "en"),
+        ("/greet", None),
+        ("12/03/1985", None),
+    ],
+)
+def test_language_is_detected_from_words_only(text, language):
+    assert detect_language(text) == language
