@@ -12,20 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.core.config import Settings, get_settings
-from api.db import get_sessionmaker
+from api.db import session_scope
 from api.models import Creditor
 
 
 def get_session() -> Iterator[Session]:
-    session = get_sessionmaker()()
-    try:
+    with session_scope() as session:
         yield session
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
