@@ -21,8 +21,8 @@ validate: setup
 	.venv/rasa/bin/python scripts/validate_data.py
 
 test-rasa: setup
-	.venv/rasa/bin/rasa test core --model models/current.tar.gz --stories tests/test_stories_fr.yml --out var/results/fr --fail-on-prediction-errors --quiet
-	.venv/rasa/bin/rasa test core --model models/current.tar.gz --stories tests/test_stories_en.yml --out var/results/en --fail-on-prediction-errors --quiet
+	.venv/rasa/bin/rasa test core --model models/current.tar.gz --stories tests/test_stories_fr.yml --out var/results/fr --e2e --fail-on-prediction-errors --quiet
+	.venv/rasa/bin/rasa test core --model models/current.tar.gz --stories tests/test_stories_en.yml --out var/results/en --e2e --fail-on-prediction-errors --quiet
 
 test-bot: setup
 	.venv/rasa/bin/python -m pytest tests/bot -q
@@ -32,3 +32,11 @@ test-api: setup
 
 test: setup
 	@scripts/test.sh
+
+.PHONY: bench-nlu bench-turn
+
+bench-nlu:
+	.venv/rasa/bin/python -m bench.nlu --model models/current.tar.gz --out var/bench/nlu
+
+bench-turn:
+	.venv/api/bin/python -m bench.turn

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,19 @@ def call(method: str, conversation_id: str, path: str, json: dict[str, Any] | No
     return response.json() if response.content else {}
 
 
+def record_and_confirm(
+    dispatcher: CollectingDispatcher, tracker: Tracker, path: str, body: dict[str, Any] | None, response: str
+) -> bool:
+    """Records something through the api, then confirms it to the debtor; a failure is said plainly."""
+    try:
+        call("POST", tracker.sender_id, path, body)
+    except ApiError:
+        dispatcher.utter_message(response="utter_technical_problem")
+        return False
+    dispatcher.utter_message(response=response)
+    return True
+
+
 def context_slots(context: dict[str, Any]) -> dict[str, Any]:
     """Slots that mirror what the api knows of the conversation (and of the account once verified)."""
     account = context.get("account")
@@ -63,6 +78,7 @@ def context_slots(context: dict[str, Any]) -> dict[str, Any]:
         "channel": context["channel"],
         "creditor_name": context["creditor_name"],
         "collector_name": context["collector_name"],
+        "privacy_contact": context.get("privacy_contact"),
         "identity": "verified" if context["verified"] else ("locked" if context["locked"] else "unverified"),
     }
     if account:

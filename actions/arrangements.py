@@ -14,18 +14,23 @@ from actions.api_client import ApiError, call
 from bot.parsing import Money, parse_amount, parse_date
 
 RESET_PLAN = [SlotSet("plan_type", None), SlotSet("plan_amount", None), SlotSet("plan_date", None), SlotSet("plan_frequency", None)]
+# When the api refuses an arrangement, no offer is pending any more.
+NO_OFFER = [SlotSet("offer_stage", None), SlotSet("offer_id", None)]
 
 
 def utter_api_error(dispatcher: CollectingDispatcher, error: ApiError) -> list[EventType]:
     """The one mapping from the api's domain errors to what the debtor is told."""
     if error.code == "collection_paused":
         dispatcher.utter_message(response="utter_collection_paused")
-        return [SlotSet("collection_paused", True), *RESET_PLAN]
+        return [SlotSet("collection_paused", True), *RESET_PLAN, *NO_OFFER]
+    if error.code == "under_care":
+        dispatcher.utter_message(response="utter_care_pending")
+        return [SlotSet("vulnerable", True), *RESET_PLAN, *NO_OFFER]
     if error.code == "not_verified":
         dispatcher.utter_message(response="utter_need_verification")
-        return RESET_PLAN
+        return [*RESET_PLAN, *NO_OFFER]
     dispatcher.utter_message(response="utter_technical_problem")
-    return RESET_PLAN
+    return [*RESET_PLAN, *NO_OFFER]
 
 
 def encode_money(money: Money) -> str:
@@ -53,7 +58,11 @@ class ValidateArrangementForm(FormValidationAction):
     async def required_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[str]:
-        if tracker.get_slot("identity") != "verified" or tracker.get_slot("collection_paused"):
+        if (
+            tracker.get_slot("identity") != "verified"
+            or tracker.get_slot("collection_paused")
+            or tracker.get_slot("vulnerable")
+        ):
             return []
         plan_type = tracker.get_slot("plan_type")
         if plan_type == "instalments":
@@ -179,7 +188,7 @@ class ActionSummariseOffer(Action):
         try:
             return utter_summary(dispatcher, tracker, offer_id)
         except ApiError as error:
-            return [SlotSet("offer_stage", None), *utter_api_error(dispatcher, error)]
+            return utter_api_error(dispatcher, error)
 
 
 def _last_bot_text(tracker: Tracker) -> str:
@@ -204,7 +213,7 @@ class ActionCreateCommitment(Action):
                 "POST", tracker.sender_id, f"/offers/{offer_id}/accept", {"agreed_summary": _last_bot_text(tracker)}
             )
         except ApiError as error:
-            return [*done, *utter_api_error(dispatcher, error)]
+            return utter_api_error(dispatcher, error)
         dispatcher.utter_message(
             response="utter_commitment_confirmed",
             commitment_reference=result["commitment_reference"],

@@ -8,14 +8,19 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.api_client import ApiError, call
+from actions.api_client import ApiError, call, record_and_confirm
 
 SIGNAL_OF_INTENT = {
     "report_hardship": "hardship",
     "forgot_to_pay": "forgot",
     "dispute_debt": "dispute",
     "wrong_person": "wrong_person",
+    "refuse_to_pay": "refusal",
+    "ask_debt_origin": "misunderstanding",
+    "ask_fees": "misunderstanding",
 }
+# The entity that says why, for the signals that have a reason.
+REASON_ENTITY_OF_SIGNAL = {"hardship": "hardship_reason", "dispute": "dispute_reason"}
 
 HANDOFF_REASON_OF_INTENT = {"request_human": "request_human", "dispute_debt": "dispute"}
 
@@ -23,6 +28,11 @@ HANDOFF_REASON_OF_INTENT = {"request_human": "request_human", "dispute_debt": "d
 def _intent(tracker: Tracker) -> tuple[str | None, float | None]:
     intent = tracker.latest_message.get("intent") or {}
     return intent.get("name"), intent.get("confidence")
+
+
+def _reason(tracker: Tracker, signal: str) -> str | None:
+    entity = REASON_ENTITY_OF_SIGNAL.get(signal)
+    return next(tracker.get_latest_entity_values(entity), None) if entity else None
 
 
 class ActionRecordSignal(Action):
@@ -36,7 +46,12 @@ class ActionRecordSignal(Action):
         kind = SIGNAL_OF_INTENT.get(intent or "")
         if kind:
             try:
-                call("POST", tracker.sender_id, "/signals", {"kind": kind, "confidence": confidence})
+                call(
+                    "POST",
+                    tracker.sender_id,
+                    "/signals",
+                    {"kind": kind, "detail": _reason(tracker, kind), "confidence": confidence},
+                )
             except ApiError:
                 pass  # a lost signal must not stop the conversation; the message itself is stored by the api
         return []
@@ -48,8 +63,9 @@ class ActionRecordDispute(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         try:
-            call("POST", tracker.sender_id, "/signals", {"kind": "dispute", "confidence": _intent(tracker)[1]})
-            call("POST", tracker.sender_id, "/disputes", {"reason": None})
+            reason = _reason(tracker, "dispute")
+            call("POST", tracker.sender_id, "/signals", {"kind": "dispute", "detail": reason, "confidence": _intent(tracker)[1]})
+            call("POST", tracker.sender_id, "/disputes", {"reason": reason})
         except ApiError as error:
             if error.code == "not_verified":
                 dispatcher.utter_message(response="utter_need_verification")
@@ -67,12 +83,7 @@ class ActionRecordOptOut(Action):
         return "action_record_opt_out"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        try:
-            call("POST", tracker.sender_id, "/opt-out")
-        except ApiError:
-            dispatcher.utter_message(response="utter_technical_problem")
-            return []
-        dispatcher.utter_message(response="utter_opt_out_confirmed")
+        record_and_confirm(dispatcher, tracker, "/opt-out", None, "utter_opt_out_confirmed")
         return []
 
 
@@ -82,10 +93,6 @@ class ActionRequestHandoff(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         intent, _ = _intent(tracker)
-        try:
-            call("POST", tracker.sender_id, "/handoffs", {"reason": HANDOFF_REASON_OF_INTENT.get(intent or "", "request_human")})
-        except ApiError:
-            dispatcher.utter_message(response="utter_technical_problem")
-            return []
-        dispatcher.utter_message(response="utter_handoff")
+        reason = HANDOFF_REASON_OF_INTENT.get(intent or "", "request_human")
+        record_and_confirm(dispatcher, tracker, "/handoffs", {"reason": reason}, "utter_handoff")
         return []

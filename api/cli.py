@@ -28,6 +28,18 @@ DEMO_CREDITOR = {
             "Card: in your Lumière Énergie customer area, under “Pay a bill”",
         ],
     },
+    "support_resources": {
+        "fr": [
+            "SOS Amitié, écoute 24 h/24 : 09 72 39 40 50",
+            "Prévention du suicide, 24 h/24 : 3114",
+            "Point conseil budget (aide gratuite sur les difficultés financières) : renseignez-vous auprès de votre mairie",
+        ],
+        "en": [
+            "Samaritans, 24/7 and free: 116 123",
+            "StepChange, free debt advice: 0800 138 1111",
+            "In France, suicide prevention 24/7: 3114",
+        ],
+    },
 }
 
 DEMO_POLICY = {
@@ -87,6 +99,8 @@ def seed_demo() -> None:
             session.add(creditor)
             session.flush()
             session.add(NegotiationPolicy(creditor_id=creditor.id, **DEMO_POLICY))
+        if not creditor.support_resources:  # a database made before support resources existed
+            creditor.support_resources = DEMO_CREDITOR["support_resources"]
         for data in DEMO_ACCOUNTS:
             exists = session.scalar(
                 select(Account.id).where(Account.creditor_id == creditor.id, Account.reference == data["reference"])

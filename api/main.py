@@ -27,6 +27,8 @@ PROBLEM_STATUS = {
     errors.CollectionPaused: 409,
     errors.InvalidLink: 403,
     errors.ExpiredLink: 410,
+    errors.InvalidDate: 422,
+    errors.UnderCare: 409,
 }
 
 

@@ -64,6 +64,8 @@ class Creditor(Base):
     api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # Payment instructions shown to debtors, per language: {"fr": [...], "en": [...]}.
     payment_methods: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    # Where a person in distress can find help, per language (configurable per market).
+    support_resources: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     policy: Mapped[NegotiationPolicy] = relationship(back_populates="creditor", uselist=False)
@@ -107,6 +109,10 @@ class Account(Base):
     # What the debt is for, in the debtor's words-free terms of the creditor ("Invoice 2026-123, electricity").
     origin: Mapped[str] = mapped_column(String(400), default="")
     status: Mapped[str] = mapped_column(String(20), default="active")  # active|disputed|arranged|paid|closed
+    # Vulnerability stops collection talk until a person has reviewed the account.
+    vulnerable: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A payment the debtor says was made is checked before any reminder goes out.
+    reminders_paused: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -292,4 +298,31 @@ class AuditEntry(Base):
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PaymentClaim(Base):
+    """A payment the debtor says was already made, to be checked against the creditor's records."""
+
+    __tablename__ = "payment_claims"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    conversation_id: Mapped[str | None] = mapped_column(ForeignKey("conversations.id"))
+    paid_on: Mapped[dt.date | None] = mapped_column(Date)
+    means: Mapped[str | None] = mapped_column(String(32))  # transfer|card|cheque|direct_debit|cash|other
+    status: Mapped[str] = mapped_column(String(16), default="to_check")  # to_check|confirmed|not_found
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ContactPreference(Base):
+    """How and when the debtor prefers to be contacted (the latest one applies)."""
+
+    __tablename__ = "contact_preferences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    conversation_id: Mapped[str | None] = mapped_column(ForeignKey("conversations.id"))
+    channel: Mapped[str | None] = mapped_column(String(16))  # email|sms|whatsapp|phone|post|webchat
+    time_window: Mapped[str | None] = mapped_column(String(16))  # morning|daytime|evening|weekend
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

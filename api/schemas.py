@@ -144,8 +144,23 @@ class AccountOut(BaseModel):
     due_date: dt.date
     origin: str
     status: str
+    vulnerable: bool
+    reminders_paused: bool
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+class PaymentClaimOut(BaseModel):
+    paid_on: dt.date | None
+    means: str | None
+    status: str
+    created_at: dt.datetime
+
+
+class ContactPreferenceOut(BaseModel):
+    channel: str | None
+    time_window: str | None
+    created_at: dt.datetime
 
 
 class AccountDetailOut(AccountOut):
@@ -156,6 +171,8 @@ class AccountDetailOut(AccountOut):
     disputes: list[DisputeOut]
     consents: list[ConsentOut]
     handoffs: list[HandoffOut]
+    payment_claims: list[PaymentClaimOut]
+    contact_preferences: list[ContactPreferenceOut]
 
 
 class PolicyIn(BaseModel):

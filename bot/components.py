@@ -1,5 +1,6 @@
 """Rasa NLU graph component that adds the debt-collection entities (amount, date, frequency, reference,
-postcode, date_of_birth) read by `bot.parsing`, with normalised values the actions can rely on."""
+postcode, date_of_birth from `bot.parsing`; hardship_reason, dispute_reason from `bot.keywords`), with
+normalised values the actions can rely on."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from rasa.shared.nlu.constants import (
 from rasa.nlu.constants import ENTITY_ATTRIBUTE_CONFIDENCE_TYPE
 from rasa.shared.nlu.training_data.message import Message
 
-from bot import parsing
+from bot import keywords, parsing
 
 # The component cannot tell which language a message is in, and French and English rules rarely
 # disagree, so it applies both.
@@ -95,10 +96,14 @@ class DebtEntityExtractor(GraphComponent, EntityExtractorMixin):
             entities.append(_entity(kind, found.value.isoformat(), found))
         entities += [_entity("frequency", found.value, found) for found in frequencies]
         entities += [_entity("postcode", found.value, found) for found in postcodes]
+        for kind, find in (("hardship_reason", keywords.hardship_reason), ("dispute_reason", keywords.dispute_reason)):
+            reason = find(text)
+            if reason:
+                entities.append(_entity(kind, reason.value, reason))
         return sorted(entities, key=lambda entity: entity[ENTITY_ATTRIBUTE_START])
 
 
-def _entity(kind: str, value: str, found: parsing.Found[Any]) -> Dict[Text, Any]:
+def _entity(kind: str, value: str, found: parsing.Found[Any] | keywords.Match) -> Dict[Text, Any]:
     return {
         ENTITY_ATTRIBUTE_TYPE: kind,
         ENTITY_ATTRIBUTE_VALUE: value,

@@ -741,3 +741,37 @@ def parse_frequency(text: str, language: str) -> str | None:
     """"weekly", "biweekly" or "monthly" from "par mois", "every two weeks", "fortnightly"..."""
     found = find_frequencies(text, languages_for(language))
     return found[0].value if found else None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Past dates (a payment the debtor says was made)
+# ---------------------------------------------------------------------------------------------------------
+
+_PAST_DAY_MONTH = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?\b")
+
+
+def parse_past_date(text: str, language: str, today: datetime.date) -> datetime.date | None:
+    """A date on or before today: "le 2 novembre", "02/11", "hier", "last Friday", "la semaine dernière"."""
+    numeric = _PAST_DAY_MONTH.search(text)
+    if numeric:
+        day, month, year = int(numeric.group(1)), int(numeric.group(2)), numeric.group(3)
+        year_value = (int(year) + 2000 if len(year) == 2 else int(year)) if year else today.year
+        try:
+            found = datetime.date(year_value, month, day)
+        except ValueError:
+            return None
+        if found > today and not year:  # "02/12" said in November means last December
+            found = found.replace(year=found.year - 1)
+        return found if found <= today else None
+    base = datetime.datetime.combine(today, datetime.time(12))
+    for code in languages_for(language):
+        parsed = dateparser.parse(
+            text,
+            languages=[code],
+            settings={"PREFER_DATES_FROM": "past", "RELATIVE_BASE": base, "DATE_ORDER": "DMY", "STRICT_PARSING": False},
+        )
+        if parsed is not None and parsed.date() <= today:
+            return parsed.date()
+    found_dates = find_dates(text, languages_for(language), today - datetime.timedelta(days=366))
+    past = [f.value for f in found_dates if f.value <= today]
+    return past[0] if past else None

@@ -11,7 +11,7 @@ say "Training data and domain: rasa data validate"
 say "Conversation tests: rasa test (French, then English)"
 for lang in fr en; do
   .venv/rasa/bin/rasa test core --model models/current.tar.gz --stories "tests/test_stories_$lang.yml" \
-    --out "var/results/$lang" --fail-on-prediction-errors --quiet
+    --out "var/results/$lang" --e2e --fail-on-prediction-errors --quiet
 done
 
 say "Bot-side unit tests (parsing, entity extractor)"

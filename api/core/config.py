@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     collector_name: str = "Recouvrement Amiable Démo"
     collector_address: str = "12 rue de la Paix, 75002 Paris, France"
 
+    # Where debtors send requests about their personal data (access, rectification, erasure).
+    privacy_contact: str = "dpo@recouvrement-demo.example"
+
     webchat_dir: Path = REPO_ROOT / "web" / "node_modules" / "rasa-webchat" / "lib"
     font_dir: Path = Path("/usr/share/fonts/truetype/dejavu")
 

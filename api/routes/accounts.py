@@ -7,7 +7,18 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from api.deps import CreditorDep, SessionDep, SettingsDep
-from api.models import Account, Commitment, Consent, Conversation, Dispute, Handoff, Message, Signal
+from api.models import (
+    Account,
+    Commitment,
+    Consent,
+    ContactPreference,
+    Conversation,
+    Dispute,
+    Handoff,
+    Message,
+    PaymentClaim,
+    Signal,
+)
 from api.schemas import (
     AccountDetailOut,
     AccountIn,
@@ -15,10 +26,12 @@ from api.schemas import (
     CommitmentOut,
     ConfirmationOut,
     ConsentOut,
+    ContactPreferenceOut,
     ConversationOut,
     DisputeOut,
     HandoffOut,
     InstalmentOut,
+    PaymentClaimOut,
     SignalOut,
 )
 from api.services.arrangements import confirmations_of, document_url
@@ -128,4 +141,8 @@ def read_account(reference: str, creditor: CreditorDep, session: SessionDep, set
         disputes=[DisputeOut.model_validate(d, from_attributes=True) for d in rows(Dispute, Dispute.id)],
         consents=[ConsentOut.model_validate(c, from_attributes=True) for c in rows(Consent, Consent.id)],
         handoffs=[HandoffOut.model_validate(h, from_attributes=True) for h in rows(Handoff, Handoff.id)],
+        payment_claims=[PaymentClaimOut.model_validate(c, from_attributes=True) for c in rows(PaymentClaim, PaymentClaim.id)],
+        contact_preferences=[
+            ContactPreferenceOut.model_validate(p, from_attributes=True) for p in rows(ContactPreference, ContactPreference.id)
+        ],
     )

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from api.deps import SessionDep, SettingsDep, require_action_server
 from api.models import Conversation, Creditor
 from api.services import arrangements, offers, records
-from api.services.errors import NotFound
+from api.services.errors import InvalidDate, NotFound
 from api.services.presentation import account_view, limits_view, offer_view
 from api.services.verification import verify_identity
 
@@ -46,6 +46,7 @@ def _context(session: SessionDep, conversation: Conversation, settings: Settings
         "verified": verified,
         "locked": conversation.locked_at is not None,
         "opted_out": records.is_opted_out(session, conversation.channel, conversation.channel_address),
+        "privacy_contact": settings.privacy_contact,
         "account": (
             account_view(
                 conversation.account,
@@ -214,3 +215,43 @@ def accept(conversation_id: str, offer_id: str, body: AcceptIn, session: Session
 def decline(conversation_id: str, offer_id: str, session: SessionDep) -> dict[str, str]:
     row = arrangements.decline_offer(session, _conversation(session, conversation_id), offer_id)
     return {"status": row.status}
+
+
+class CareIn(BaseModel):
+    confidence: float | None = Field(default=None, ge=0, le=1)
+
+
+@router.post("/vulnerability", status_code=201)
+def vulnerability(conversation_id: str, body: CareIn, session: SessionDep) -> dict[str, Any]:
+    resources = records.flag_vulnerability(session, _conversation(session, conversation_id), body.confidence)
+    return {"support_resources": resources}
+
+
+@router.post("/complaints", status_code=201)
+def complaint(conversation_id: str, body: CareIn, session: SessionDep) -> dict[str, int]:
+    handoff = records.record_complaint(session, _conversation(session, conversation_id), body.confidence)
+    return {"handoff_id": handoff.id}
+
+
+class PaymentClaimIn(BaseModel):
+    paid_on: dt.date | None = None
+    means: Literal["transfer", "card", "cheque", "direct_debit", "cash", "other"] | None = None
+
+
+@router.post("/payment-claims", status_code=201)
+def payment_claim(conversation_id: str, body: PaymentClaimIn, session: SessionDep) -> dict[str, int]:
+    if body.paid_on and body.paid_on > dt.date.today() + dt.timedelta(days=1):
+        raise InvalidDate()
+    claim = records.record_payment_claim(session, _conversation(session, conversation_id), body.paid_on, body.means)
+    return {"id": claim.id}
+
+
+class PreferenceIn(BaseModel):
+    channel: Literal["email", "sms", "whatsapp", "phone", "post", "webchat"] | None = None
+    time_window: Literal["morning", "daytime", "evening", "weekend"] | None = None
+
+
+@router.post("/preferences", status_code=201)
+def preference(conversation_id: str, body: PreferenceIn, session: SessionDep) -> dict[str, int]:
+    row = records.record_contact_preference(session, _conversation(session, conversation_id), body.channel, body.time_window)
+    return {"id": row.id}

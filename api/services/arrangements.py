@@ -30,7 +30,7 @@ from api.models import (
 )
 from api.services import offers
 from api.services.confirmation_pdf import ConfirmationDocument, render_confirmation_pdf
-from api.services.errors import AgreementRequired, CollectionPaused, Conflict, NotFound
+from api.services.errors import AgreementRequired, CollectionPaused, Conflict, NotFound, UnderCare
 from api.services.records import audit, require_account
 from api.services.signing import sign_token
 
@@ -59,6 +59,8 @@ def _collectable_account(session: Session, conversation: Conversation) -> tuple[
     account = require_account(conversation)
     if account.status == "disputed":
         raise CollectionPaused()
+    if account.vulnerable:
+        raise UnderCare()
     creditor = session.get(Creditor, account.creditor_id)
     return account, policy_of(creditor.policy if creditor else None)
 
@@ -192,6 +194,11 @@ def accept_offer(
             for n, i in enumerate(row.schedule, start=1)
         ],
     )
+    # A new plan replaces the one the debtor had (change_plan): only one commitment is active at a time.
+    for previous in session.scalars(
+        select(Commitment).where(Commitment.account_id == account.id, Commitment.status == "active")
+    ):
+        previous.status = "replaced"
     row.status = "accepted"
     account.status = "arranged"
     session.add(commitment)

@@ -53,3 +53,15 @@ class CollectionPaused(DomainError):
     """Collection is paused on this account (open dispute): no payment may be asked for or arranged."""
 
     code = "collection_paused"
+
+
+class InvalidDate(DomainError):
+    """The date cannot be right (for example a payment said to be made in the future)."""
+
+    code = "invalid_date"
+
+
+class UnderCare(DomainError):
+    """The debtor expressed distress: collection waits until a person has reviewed the account."""
+
+    code = "under_care"

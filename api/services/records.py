@@ -7,14 +7,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import datetime as dt
+
 from api.models import (
     Account,
     AuditEntry,
     Consent,
+    ContactPreference,
     Conversation,
+    Creditor,
     Dispute,
     Handoff,
     Message,
+    PaymentClaim,
     Signal,
 )
 from api.services.errors import NotVerified
@@ -122,3 +127,48 @@ def request_handoff(session: Session, conversation: Conversation, reason: str, s
     session.flush()
     audit(session, "bot", "handoff_requested", "handoff", handoff.id, reason=reason)
     return handoff
+
+
+def flag_vulnerability(session: Session, conversation: Conversation, confidence: float | None) -> list[str]:
+    """Stops collection talk, hands to a person first in the queue, and returns where to find help."""
+    record_signal(session, conversation, kind="vulnerability", detail=None, confidence=confidence)
+    if conversation.account is not None and conversation.verified_at is not None:
+        conversation.account.vulnerable = True
+    request_handoff(session, conversation, "vulnerability", {"verified": conversation.verified_at is not None})
+    creditor = session.get(Creditor, conversation.creditor_id)
+    resources = creditor.support_resources or {}
+    language = conversation.language or "en"
+    return list(resources.get(language) or resources.get("en") or [])
+
+
+def record_complaint(session: Session, conversation: Conversation, confidence: float | None) -> Handoff:
+    record_signal(session, conversation, kind="complaint", detail=None, confidence=confidence)
+    return request_handoff(session, conversation, "complaint", {"verified": conversation.verified_at is not None})
+
+
+def record_payment_claim(
+    session: Session, conversation: Conversation, paid_on: dt.date | None, means: str | None
+) -> PaymentClaim:
+    """The debtor says they paid: recorded to be checked, and no reminder goes out until it is."""
+    account = require_account(conversation)
+    claim = PaymentClaim(account_id=account.id, conversation_id=conversation.id, paid_on=paid_on, means=means)
+    account.reminders_paused = True
+    session.add(claim)
+    session.flush()
+    audit(session, "bot", "payment_claim_recorded", "payment_claim", claim.id, paid_on=str(paid_on), means=means)
+    return claim
+
+
+def record_contact_preference(
+    session: Session, conversation: Conversation, channel: str | None, time_window: str | None
+) -> ContactPreference:
+    preference = ContactPreference(
+        account_id=conversation.account_id if conversation.verified_at else None,
+        conversation_id=conversation.id,
+        channel=channel,
+        time_window=time_window,
+    )
+    session.add(preference)
+    session.flush()
+    audit(session, "bot", "contact_preference_recorded", "contact_preference", preference.id, channel=channel, time_window=time_window)
+    return preference

@@ -18,6 +18,7 @@ from api.core.config import Settings
 from api.core.logging import log
 from api.db import session_scope
 from api.models import Conversation, Creditor, Message, utcnow
+from api.services.compliance import bot_input
 from api.services.language import detect_language
 from api.services.rasa import RasaUnavailable, send_to_rasa
 
@@ -81,7 +82,9 @@ class ConversationRouter:
         async with self._lock(conversation_id):
             stored = await to_thread.run_sync(self._store_inbound, conversation_id, text, channel_message_id, language_hint)
             if stored["rejected"]:
-                return await to_thread.run_sync(self._store_outbound, conversation_id, [stored["rejected"]], None)
+                return await to_thread.run_sync(
+                    self._finish, conversation_id, stored["message_id"], "rejected", "too_long", [stored["rejected"]]
+                )
             if stored["state"] != "bot":
                 return []
             metadata = {"channel": stored["channel"], "language": stored["language"]}
@@ -90,14 +93,14 @@ class ConversationRouter:
                 if not stored["opened"]:
                     replies += [_reply_from_rasa(r) for r in await self._rasa(conversation_id, OPENING_PAYLOAD, metadata)]
                     await to_thread.run_sync(self._mark_opened, conversation_id)
-                replies += [_reply_from_rasa(r) for r in await self._rasa(conversation_id, text, metadata)]
+                replies += [_reply_from_rasa(r) for r in await self._rasa(conversation_id, bot_input(text), metadata)]
             except RasaUnavailable:
                 log.warning("rasa_unavailable", conversation_id=conversation_id, message_id=stored["message_id"])
                 holding = Reply(text=i18n.t("router.bot_unavailable", stored["language"]), author="system")
-                await to_thread.run_sync(self._mark_inbound, stored["message_id"], "received", "rasa_unavailable")
-                return await to_thread.run_sync(self._store_outbound, conversation_id, [holding], None)
-            await to_thread.run_sync(self._mark_inbound, stored["message_id"], "processed", None)
-            return await to_thread.run_sync(self._store_outbound, conversation_id, replies, stored["message_id"])
+                return await to_thread.run_sync(
+                    self._finish, conversation_id, stored["message_id"], "received", "rasa_unavailable", [holding]
+                )
+            return await to_thread.run_sync(self._finish, conversation_id, stored["message_id"], "processed", None, replies)
 
     async def _rasa(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
         return await send_to_rasa(self.http, self.settings.rasa_url, conversation_id, text, metadata)
@@ -146,26 +149,28 @@ class ConversationRouter:
         with session_scope() as session:
             session.get(Conversation, conversation_id).opened_at = utcnow()
 
-    def _mark_inbound(self, message_id: int, status: str, error: str | None) -> None:
+    def _finish(
+        self, conversation_id: str, message_id: int, status: str, error: str | None, replies: list[Reply]
+    ) -> list[Reply]:
+        """Marks the debtor's message and stores the replies, in one transaction."""
         with session_scope() as session:
             message = session.get(Message, message_id)
             message.status = status
             message.error = error
             if status == "processed":
                 message.processed_at = utcnow()
-
-    def _store_outbound(self, conversation_id: str, replies: list[Reply], in_reply_to: int | None) -> list[Reply]:
-        with session_scope() as session:
-            conversation = session.get(Conversation, conversation_id)
             for reply in replies:
+                payload: dict[str, Any] = {"in_reply_to": message_id}
+                if reply.buttons:
+                    payload["buttons"] = reply.buttons
                 session.add(
                     Message(
                         conversation_id=conversation_id,
                         direction="outbound",
                         author=reply.author,
-                        channel=conversation.channel,
+                        channel=message.channel,
                         text=reply.text,
-                        payload={"buttons": reply.buttons, "in_reply_to": in_reply_to} if reply.buttons else {"in_reply_to": in_reply_to},
+                        payload=payload,
                         status="sent",
                     )
                 )

@@ -78,7 +78,7 @@ def test_date_of_birth_is_not_also_a_date(extractor: DebtEntityExtractor) -> Non
 def test_recent_past_date_stays_a_date(extractor: DebtEntityExtractor, today: datetime.date) -> None:
     last_week = today - datetime.timedelta(days=7)
     entities = entities_of(extractor, f"j'ai déjà payé le {last_week:%d/%m/%Y}")
-    assert values(entities) == {"date": last_week.isoformat()}
+    assert values(entities) == {"date": last_week.isoformat(), "dispute_reason": "already_paid"}
 
 
 def test_uk_postcode_and_reference(extractor: DebtEntityExtractor) -> None:
@@ -109,7 +109,17 @@ def test_keeps_entities_from_earlier_extractors(extractor: DebtEntityExtractor) 
     message = Message(data={"text": "chômage, je peux payer 20 €", "entities": [earlier]})
     extractor.process([message])
     assert message.get("entities")[0] == earlier
-    assert message.get("entities")[1]["value"] == "2000 EUR"
+    added = {e["entity"]: e["value"] for e in message.get("entities")[1:]}
+    assert added == {"amount": "2000 EUR", "hardship_reason": "job_loss"}
+
+
+def test_reasons_are_extracted_with_their_span(extractor: DebtEntityExtractor) -> None:
+    text = "I can't pay, I was laid off and the amount is wrong anyway"
+    entities = {e["entity"]: e for e in entities_of(extractor, text)}
+    assert entities["hardship_reason"]["value"] == "job_loss"
+    assert entities["dispute_reason"]["value"] == "wrong_amount"
+    reason = entities["hardship_reason"]
+    assert text[reason["start"] : reason["end"]] == "laid off"
 
 
 def test_message_without_entities_gets_an_empty_list(extractor: DebtEntityExtractor) -> None:

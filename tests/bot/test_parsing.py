@@ -443,3 +443,24 @@ def test_find_reference(text: str, expected: str) -> None:
 @pytest.mark.parametrize("text", ["CR-12", "C-10001", "ABCDE-10001", "CR10001x", "30 euros", "15/12/2026", ""])
 def test_find_reference_needs_letters_dash_digits(text: str) -> None:
     assert find_reference(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("le 02/11/2026", "fr", datetime.date(2026, 11, 2)),
+        ("le 02/11", "fr", datetime.date(2026, 11, 2)),
+        ("02/12", "fr", datetime.date(2025, 12, 2)),
+        ("hier", "fr", datetime.date(2026, 11, 22)),
+        ("yesterday", "en", datetime.date(2026, 11, 22)),
+        ("le 2 novembre", "fr", datetime.date(2026, 11, 2)),
+        ("on 2 November", "en", datetime.date(2026, 11, 2)),
+        ("31/02/2026", "fr", None),
+        ("le 25/12/2026", "fr", None),
+        ("je ne sais plus", "fr", None),
+    ],
+)
+def test_parse_past_date(text, language, expected):
+    from bot.parsing import parse_past_date
+
+    assert parse_past_date(text, language, datetime.date(2026, 11, 23)) == expected

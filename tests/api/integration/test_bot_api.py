@@ -149,3 +149,64 @@ def test_opt_out_and_signals_are_recorded(client, actions_headers, creditor_head
     account = client.get("/api/v1/accounts/CR-10001", headers=creditor_headers).json()
     assert [(s["kind"], s["confidence"]) for s in account["signals"]] == [("hardship", 0.93)]
     assert [(c["channel"], c["kind"]) for c in account["consents"]] == [("webchat", "opt_out")]
+
+
+def test_vulnerability_flags_the_account_hands_over_first_and_gives_support_resources(
+    client, actions_headers, creditor_headers, conversation_id
+):
+    verify(client, actions_headers, conversation_id, date_of_birth="1985-03-12")
+    bot(client, actions_headers, "POST", conversation_id, "/handoffs", {"reason": "request_human"})
+    result = bot(client, actions_headers, "POST", conversation_id, "/vulnerability", {"confidence": 0.8}).json()
+    assert any("3114" in line for line in result["support_resources"])
+    account = client.get("/api/v1/accounts/CR-10001", headers=creditor_headers).json()
+    assert account["vulnerable"] is True
+    priorities = {h["reason"]: h["priority"] for h in account["handoffs"]}
+    assert priorities["vulnerability"] < priorities["request_human"]
+    # No collection until a person has reviewed the account.
+    refused = bot(client, actions_headers, "POST", conversation_id, "/offers", {"kind": "full"})
+    assert refused.status_code == 409 and refused.json()["type"] == "urn:problem:under_care"
+
+
+def test_a_complaint_is_recorded_and_handed_over(client, actions_headers, creditor_headers, conversation_id):
+    verify(client, actions_headers, conversation_id, date_of_birth="1985-03-12")
+    assert bot(client, actions_headers, "POST", conversation_id, "/complaints", {"confidence": 0.9}).status_code == 201
+    account = client.get("/api/v1/accounts/CR-10001", headers=creditor_headers).json()
+    assert [s["kind"] for s in account["signals"]] == ["complaint"]
+    assert [h["reason"] for h in account["handoffs"]] == ["complaint"]
+
+
+def test_a_payment_claim_pauses_reminders_until_checked(client, actions_headers, creditor_headers, conversation_id):
+    verify(client, actions_headers, conversation_id, date_of_birth="1985-03-12")
+    response = bot(
+        client, actions_headers, "POST", conversation_id, "/payment-claims", {"paid_on": "2026-11-02", "means": "transfer"}
+    )
+    assert response.status_code == 201
+    account = client.get("/api/v1/accounts/CR-10001", headers=creditor_headers).json()
+    assert account["reminders_paused"] is True
+    assert [(c["paid_on"], c["means"], c["status"]) for c in account["payment_claims"]] == [("2026-11-02", "transfer", "to_check")]
+
+
+def test_a_payment_claimed_in_the_future_is_refused(client, actions_headers, conversation_id):
+    verify(client, actions_headers, conversation_id, date_of_birth="1985-03-12")
+    response = bot(client, actions_headers, "POST", conversation_id, "/payment-claims", {"paid_on": "2099-01-01"})
+    assert response.status_code == 422
+
+
+def test_contact_preferences_are_recorded(client, actions_headers, creditor_headers, conversation_id):
+    verify(client, actions_headers, conversation_id, date_of_birth="1985-03-12")
+    bot(client, actions_headers, "POST", conversation_id, "/preferences", {"channel": "email", "time_window": "evening"})
+    account = client.get("/api/v1/accounts/CR-10001", headers=creditor_headers).json()
+    assert [(p["channel"], p["time_window"]) for p in account["contact_preferences"]] == [("email", "evening")]
+
+
+def test_a_new_plan_replaces_the_active_one(client, actions_headers, creditor_headers, conversation_id):
+    verify(client, actions_headers, conversation_id, date_of_birth="1985-03-12")
+    for amount in (10000, 5000):
+        offer = bot(
+            client, actions_headers, "POST", conversation_id, "/offers", {"kind": "instalments", "instalment_amount_minor": amount}
+        ).json()
+        bot(client, actions_headers, "POST", conversation_id, f"/offers/{offer['offer_id']}/summary")
+        bot(client, actions_headers, "POST", conversation_id, f"/offers/{offer['offer_id']}/accept", {})
+    commitments = client.get("/api/v1/accounts/CR-10001", headers=creditor_headers).json()["commitments"]
+    assert [c["status"] for c in commitments] == ["replaced", "active"]
+    assert [len(c["instalments"]) for c in commitments] == [4, 8]
