@@ -65,8 +65,8 @@ class ActionSwitchLanguage(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         current = tracker.get_slot("language") or "fr"
         wanted = keywords.requested_language(tracker.latest_message.get("text") or "")
-        if wanted is None or wanted == current and "language" not in (tracker.latest_message.get("text") or ""):
-            wanted = wanted or ("en" if current == "fr" else "fr")
+        if wanted is None:
+            wanted = "en" if current == "fr" else "fr"
         try:
             call("POST", tracker.sender_id, "/language", {"language": wanted})
         except ApiError:
