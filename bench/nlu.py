@@ -326,7 +326,7 @@ def print_language(report: dict[str, Any]) -> None:
     columns = report["care_confusion"]["rows_true_columns_predicted"]
     short = {"report_hardship": "hardship", "dispute_debt": "dispute", "express_vulnerability": "vulnerab",
              "stop_contact": "stop", "request_human": "human", "complain": "complain", OTHER: OTHER}
-    print(f"\n  care signals (rows: true, columns: predicted)")
+    print("\n  care signals (rows: true, columns: predicted)")
     print("  " + " " * 24 + "".join(f"{short[c]:>9}" for c in columns))
     for row, counts in report["care_confusion"]["matrix"].items():
         print(f"  {row:<24}" + "".join(f"{counts[c]:>9}" for c in columns))
