@@ -40,3 +40,15 @@ bench-nlu:
 
 bench-turn:
 	.venv/api/bin/python -m bench.turn
+
+.PHONY: bench-sms
+bench-sms:
+	.venv/api/bin/python -m bench.sms
+
+# Text the assistant as a debtor through the fake Twilio (needs the api and scripts/fake_twilio.py running):
+#   make sms BODY="bonjour"   make sms FROM=+33612345678 WHATSAPP=1 BODY="je peux payer 30 euros"
+.PHONY: sms
+FROM ?= +33612345678
+
+sms:
+	.venv/api/bin/python scripts/sms.py --from "$(FROM)" $(if $(WHATSAPP),--whatsapp) "$(BODY)"

@@ -27,7 +27,8 @@ class ActionHandleVulnerability(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         try:
-            resources = call("POST", tracker.sender_id, "/vulnerability", {"confidence": _confidence(tracker)})["support_resources"]
+            body = {"confidence": _confidence(tracker), "claimed_reference": tracker.get_slot("account_reference")}
+            resources = call("POST", tracker.sender_id, "/vulnerability", body)["support_resources"]
         except ApiError:
             resources = []
         dispatcher.utter_message(

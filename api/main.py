@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,9 +15,11 @@ from api.core.config import get_settings
 from api.core.logging import configure_logging, log
 from api.db import get_engine
 from api.routes import accounts, bot, documents, policy, web
-from api.services import errors
+from api.services import errors, outbox
+from api.services.outbox import Outbox
 from api.services.router import ConversationRouter
-from channels.webchat import create_webchat_server
+from channels import twilio
+from channels.webchat import create_webchat_server, webchat_deliver
 
 PROBLEM_STATUS = {
     errors.NotFound: 404,
@@ -29,6 +32,9 @@ PROBLEM_STATUS = {
     errors.ExpiredLink: 410,
     errors.InvalidDate: 422,
     errors.UnderCare: 409,
+    outbox.OptedOut: 409,
+    outbox.OutsideWhatsAppWindow: 409,
+    outbox.UnknownTemplate: 404,
 }
 
 
@@ -46,13 +52,25 @@ def create_app() -> socketio.ASGIApp:
     settings = get_settings()
     configure_logging()
     http = httpx.AsyncClient(timeout=settings.rasa_timeout_seconds)
-    router = ConversationRouter(settings, http)
+    phone_outbox = Outbox(settings)
+    router = ConversationRouter(settings, http, deliver={"sms": phone_outbox.deliver, "whatsapp": phone_outbox.deliver})
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         get_engine()
         log.info("api_started", env=settings.app_env, rasa_url=settings.rasa_url)
+        # Background work: the outbox sends SMS/WhatsApp messages (and what was left unsent by a stop);
+        # the retry loop answers debtor messages that Rasa could not answer when they arrived.
+        tasks = [
+            asyncio.create_task(phone_outbox.run()),
+            asyncio.create_task(router.run_retries(settings.inbound_retry_seconds)),
+        ]
         yield
+        background = [*tasks, *twilio.pending_tasks()]
+        for task in background:
+            task.cancel()
+        # A task inside a worker thread (a send in flight) finishes its call first; do not wait for ever.
+        await asyncio.wait(background, timeout=5)
         await http.aclose()
 
     app = FastAPI(
@@ -62,7 +80,7 @@ def create_app() -> socketio.ASGIApp:
         lifespan=lifespan,
     )
     app.add_exception_handler(errors.DomainError, domain_error_handler)
-    for module in (accounts, policy, bot, documents, web):
+    for module in (accounts, policy, bot, documents, web, twilio):
         app.include_router(module.router)
 
     @app.get("/health", include_in_schema=False)
@@ -70,8 +88,10 @@ def create_app() -> socketio.ASGIApp:
         return {"status": "ok"}
 
     app.state.router = router
+    app.state.outbox = phone_outbox
     origins = settings.webchat_allowed_origins or [settings.base_url, f"http://localhost:{settings.api_port}"]
     sio = create_webchat_server(router, cors_origins=origins)
+    router.deliver["webchat"] = webchat_deliver(sio)
     return socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io")
 
 

@@ -133,10 +133,13 @@ class Conversation(Base):
     verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     locked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # disclosure sent
+    # SMS/WhatsApp: the account the sender's number is on, when it is on exactly one. It chooses the
+    # creditor and the language; nothing about the debt is disclosed before verification all the same.
+    candidate_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_message_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
-    account: Mapped[Account | None] = relationship()
+    account: Mapped[Account | None] = relationship(foreign_keys=[account_id])
 
 
 class Message(Base):
@@ -151,11 +154,19 @@ class Message(Base):
     channel_message_id: Mapped[str | None] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text, default="")
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    # inbound: received -> processed | failed ; outbound: queued -> sent | failed
-    status: Mapped[str] = mapped_column(String(16))
+    # inbound: received -> processed | rejected (received again while Rasa is down, until it answers).
+    # outbound on the web chat: sent. Outbound by SMS/WhatsApp (the outbox): pending -> sent (accepted by
+    # Twilio) -> delivered | undelivered | failed, or blocked (opted out, outside the WhatsApp window).
+    status: Mapped[str] = mapped_column(String(16), index=True)
     error: Mapped[str | None] = mapped_column(String(400))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Outbox bookkeeping (SMS/WhatsApp outbound only).
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    segments: Mapped[int | None] = mapped_column(Integer)
+    encoding: Mapped[str | None] = mapped_column(String(8))
 
 
 class Signal(Base):
@@ -326,3 +337,14 @@ class ContactPreference(Base):
     channel: Mapped[str | None] = mapped_column(String(16))  # email|sms|whatsapp|phone|post|webchat
     time_window: Mapped[str | None] = mapped_column(String(16))  # morning|daytime|evening|weekend
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ShortLink(Base):
+    """A short code for one of our own links (a signed document link is too long for an SMS)."""
+
+    __tablename__ = "short_links"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    target: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

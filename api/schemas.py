@@ -163,6 +163,18 @@ class ContactPreferenceOut(BaseModel):
     created_at: dt.datetime
 
 
+class DeliveryFailureOut(BaseModel):
+    """An SMS/WhatsApp message that could not be delivered (content left out: the number may not be the debtor's)."""
+
+    message_id: int
+    conversation_id: str
+    channel: str
+    status: str
+    error: str | None
+    attempts: int
+    created_at: dt.datetime
+
+
 class AccountDetailOut(AccountOut):
     conversations: list[ConversationOut]
     signals: list[SignalOut]
@@ -173,6 +185,8 @@ class AccountDetailOut(AccountOut):
     handoffs: list[HandoffOut]
     payment_claims: list[PaymentClaimOut]
     contact_preferences: list[ContactPreferenceOut]
+    # Messages to the debtor's number(s) that failed for good: the operations team should check the number.
+    delivery_failures: list[DeliveryFailureOut]
 
 
 class PolicyIn(BaseModel):

@@ -493,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update({"DATABASE_URL": database_url, "CREDITOR_API_KEY": CREDITOR_KEY, "API_PORT": str(api_port)})
 
     stack = Stack(api_port=api_port, rasa_port=free_port(), actions_port=free_port(), database_url=database_url,
-                  log_dir=workdir / "log", extra_env={"CREDITOR_API_KEY": CREDITOR_KEY})
+                  twilio_port=None, log_dir=workdir / "log", extra_env={"CREDITOR_API_KEY": CREDITOR_KEY})
     print(f"starting the stack (logs in {workdir / 'log'})...", flush=True)
     started = time.perf_counter()
     try:

@@ -13,7 +13,7 @@ import socketio
 from anyio import to_thread
 
 from api.core.logging import log
-from api.services.router import ConversationRouter, Reply, find_or_create_conversation
+from api.services.router import ConversationRouter, Deliver, Reply, find_or_create_conversation
 
 CHANNEL = "webchat"
 
@@ -25,6 +25,16 @@ def bot_uttered_payload(reply: Reply) -> dict[str, Any]:
             {"content_type": "text", "title": b["title"], "payload": b["payload"]} for b in reply.buttons
         ]
     return payload
+
+
+def webchat_deliver(sio: socketio.AsyncServer) -> Deliver:
+    """Emits replies stored outside a socket event (answers given once Rasa is back) to the debtor's room."""
+
+    async def deliver(_conversation_id: str, _channel: str, session_id: str, replies: list[Reply]) -> None:
+        for reply in replies:
+            await sio.emit("bot_uttered", bot_uttered_payload(reply), room=session_id)
+
+    return deliver
 
 
 def _valid_session_id(value: Any) -> str | None:

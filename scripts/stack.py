@@ -1,7 +1,9 @@
-"""Starts the three services (Rasa server, action server, api) with readiness checks, and stops them.
+"""Starts the services (Rasa server, action server, api, local fake Twilio) with readiness checks, and stops them.
 
-Used by `make run` (in the foreground, Ctrl-C stops all three) and by the end-to-end tests (free ports,
-a throw-away database).
+Used by `make run` (in the foreground, Ctrl-C stops them all) and by the end-to-end tests (free ports,
+a throw-away database). The fake Twilio (scripts/fake_twilio.py) stands in for Twilio's REST API in the
+default configuration, so SMS and WhatsApp work locally without reaching the internet; `twilio_port=None`
+leaves it out (for a deployment that sets TWILIO_API_BASE_URL to Twilio itself).
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class Stack:
     rasa_port: int = 5005
     actions_port: int = 5055
     database_url: str | None = None
+    twilio_port: int | None = 8010
     log_dir: Path = ROOT / "var" / "log"
     extra_env: dict[str, str] = field(default_factory=dict)
     services: list[Service] = field(default_factory=list)
@@ -79,6 +82,10 @@ class Stack:
     @property
     def rasa_url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def twilio_url(self) -> str:
+        return f"http://127.0.0.1:{self.twilio_port}"
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -95,6 +102,17 @@ class Stack:
         )
         if self.database_url:
             env["DATABASE_URL"] = self.database_url
+        if self.twilio_port is not None:
+            env.update(
+                {
+                    "TWILIO_API_BASE_URL": self.twilio_url,
+                    "FAKE_TWILIO_PORT": str(self.twilio_port),
+                    "FAKE_TWILIO_WEBHOOK_BASE": self.api_url,
+                }
+            )
+            # The fake and the api must share the (development) credentials Twilio would sign with.
+            env.setdefault("TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000000")
+            env.setdefault("TWILIO_AUTH_TOKEN", "dev-twilio-auth-token")
         env.update(self.extra_env)
         return env
 
@@ -104,7 +122,16 @@ class Stack:
         model = ROOT / "models" / "current.tar.gz"
         if not model.exists():
             raise RuntimeError("No trained model: run `make setup` first.")
-        self.services = [
+        self.services = [] if self.twilio_port is None else [
+            Service(
+                "twilio-fake",
+                [str(API_BIN / "python"), "scripts/fake_twilio.py"],
+                f"{self.twilio_url}/_fake/health",
+                env,
+                self.log_dir / "twilio-fake.log",
+            )
+        ]
+        self.services += [
             Service(
                 "actions",
                 [str(RASA_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(self.actions_port)],
@@ -133,8 +160,11 @@ class Stack:
         ]
         for service in self.services:
             service.start()
+        self.wait_ready(self.services, timeout)
+
+    def wait_ready(self, services: list[Service], timeout: float = 240) -> None:
         deadline = time.monotonic() + timeout
-        pending = list(self.services)
+        pending = list(services)
         while pending:
             for service in list(pending):
                 if service.process and service.process.poll() is not None:
@@ -150,6 +180,13 @@ class Stack:
     def service(self, name: str) -> Service:
         return next(s for s in self.services if s.name == name)
 
+    def restart(self, name: str, timeout: float = 240) -> None:
+        """Stops one service and starts it again (fault tests: Rasa away, api restarted)."""
+        service = self.service(name)
+        service.stop()
+        service.start()
+        self.wait_ready([service], timeout)
+
     def stop(self) -> None:
         for service in reversed(self.services):
             service.stop()
@@ -160,13 +197,16 @@ def main() -> None:
         api_port=int(os.environ.get("API_PORT", 8000)),
         rasa_port=int(os.environ.get("RASA_PORT", 5005)),
         actions_port=int(os.environ.get("ACTIONS_PORT", 5055)),
+        twilio_port=int(os.environ.get("FAKE_TWILIO_PORT", 8010)),
     )
-    print("Starting the action server, the Rasa server and the api (logs in var/log/)...", flush=True)
+    print("Starting the action server, the Rasa server, the api and the fake Twilio (logs in var/log/)...", flush=True)
     stack.start()
     print(
         f"\nReady.\n  Web chat demo:  {stack.api_url}/   (English: {stack.api_url}/?lang=en)\n"
         f"  Creditor API:   {stack.api_url}/docs\n  Rasa server:    {stack.rasa_url}\n"
-        f"  Action server:  http://127.0.0.1:{stack.actions_port}\nPress Ctrl-C to stop.",
+        f"  Action server:  http://127.0.0.1:{stack.actions_port}\n"
+        f"  Fake Twilio:    {stack.twilio_url}/_fake/messages   (try SMS: make sms FROM=+33612345678 BODY=bonjour)\n"
+        "Press Ctrl-C to stop.",
         flush=True,
     )
     stopping = False

@@ -15,6 +15,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEV_CREDITOR_API_KEY = "demo-creditor-key"
 DEV_ACTIONS_TOKEN = "dev-actions-token"
 DEV_SECRET_KEY = "dev-secret-key-change-me"
+DEV_TWILIO_ACCOUNT_SID = "AC00000000000000000000000000000000"
+DEV_TWILIO_AUTH_TOKEN = "dev-twilio-auth-token"
 
 
 class Settings(BaseSettings):
@@ -50,6 +52,28 @@ class Settings(BaseSettings):
     # Where debtors send requests about their personal data (access, rectification, erasure).
     privacy_contact: str = "dpo@recouvrement-demo.example"
 
+    # Twilio (SMS and WhatsApp). The official library is pointed at TWILIO_API_BASE_URL: the local fake
+    # (scripts/fake_twilio.py, started by `make run`) by default, https://api.twilio.com in production.
+    twilio_account_sid: str = DEV_TWILIO_ACCOUNT_SID
+    twilio_auth_token: str = DEV_TWILIO_AUTH_TOKEN
+    twilio_api_base_url: str = "http://127.0.0.1:8010"
+    # Our numbers: an inbound webhook addressed to another number is refused.
+    twilio_sms_number: str = "+33700000001"
+    twilio_whatsapp_number: str = "+33700000002"
+    # Signatures are checked against PUBLIC_BASE_URL + path (the URL registered in Twilio's console), so
+    # the check holds behind a proxy. Turning it off is a development-only setting.
+    twilio_validate_signatures: bool = True
+    twilio_max_request_bytes: int = 32_768
+    # WhatsApp: free text only within this many hours after the debtor's last message; outside it,
+    # only approved templates (name -> Twilio Content SID).
+    whatsapp_session_hours: int = 24
+    whatsapp_templates: dict[str, str] = {"reopen_conversation": "HX00000000000000000000000000000001"}
+    # Outbox: attempts before a message is marked failed, first retry delay (doubles each time).
+    outbox_max_attempts: int = 6
+    outbox_retry_seconds: float = 2.0
+    # Inbound messages left unanswered (Rasa down, api restarted) are retried at this interval.
+    inbound_retry_seconds: float = 5.0
+
     webchat_dir: Path = REPO_ROOT / "web" / "node_modules" / "rasa-webchat" / "lib"
     font_dir: Path = Path("/usr/share/fonts/truetype/dejavu")
 
@@ -64,6 +88,7 @@ class Settings(BaseSettings):
                 "CREDITOR_API_KEY": (self.creditor_api_key, DEV_CREDITOR_API_KEY),
                 "ACTIONS_TOKEN": (self.actions_token, DEV_ACTIONS_TOKEN),
                 "SECRET_KEY": (self.secret_key, DEV_SECRET_KEY),
+                "TWILIO_AUTH_TOKEN": (self.twilio_auth_token, DEV_TWILIO_AUTH_TOKEN),
             }
             unsafe = [name for name, (value, default) in dev_values.items() if value == default]
             if unsafe:
@@ -72,6 +97,8 @@ class Settings(BaseSettings):
                     + ", ".join(unsafe)
                     + ": set a secret value for each in the environment."
                 )
+        if not self.twilio_validate_signatures and self.app_env != "development":
+            raise ValueError("TWILIO_VALIDATE_SIGNATURES=false is only allowed with APP_ENV=development.")
         return self
 
 

@@ -20,6 +20,7 @@ from api.models import (
     Signal,
 )
 from api.schemas import (
+    DeliveryFailureOut,
     AccountDetailOut,
     AccountIn,
     AccountOut,
@@ -144,5 +145,18 @@ def read_account(reference: str, creditor: CreditorDep, session: SessionDep, set
         payment_claims=[PaymentClaimOut.model_validate(c, from_attributes=True) for c in rows(PaymentClaim, PaymentClaim.id)],
         contact_preferences=[
             ContactPreferenceOut.model_validate(p, from_attributes=True) for p in rows(ContactPreference, ContactPreference.id)
+        ],
+        delivery_failures=[
+            DeliveryFailureOut(
+                message_id=m.id, conversation_id=m.conversation_id, channel=m.channel, status=m.status,
+                error=m.error, attempts=m.attempts, created_at=m.created_at,
+            )
+            for m in session.scalars(
+                select(Message)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .where((Conversation.account_id == account.id) | (Conversation.candidate_account_id == account.id))
+                .where(Message.direction == "outbound", Message.status.in_(("failed", "undelivered")))
+                .order_by(Message.id)
+            )
         ],
     )

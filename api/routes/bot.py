@@ -221,9 +221,16 @@ class CareIn(BaseModel):
     confidence: float | None = Field(default=None, ge=0, le=1)
 
 
+class VulnerabilityIn(CareIn):
+    # The reference the person gave before verification was complete, if any (unverified).
+    claimed_reference: str | None = Field(default=None, max_length=40)
+
+
 @router.post("/vulnerability", status_code=201)
-def vulnerability(conversation_id: str, body: CareIn, session: SessionDep) -> dict[str, Any]:
-    resources = records.flag_vulnerability(session, _conversation(session, conversation_id), body.confidence)
+def vulnerability(conversation_id: str, body: VulnerabilityIn, session: SessionDep) -> dict[str, Any]:
+    resources = records.flag_vulnerability(
+        session, _conversation(session, conversation_id), body.confidence, body.claimed_reference
+    )
     return {"support_resources": resources}
 
 

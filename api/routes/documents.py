@@ -1,13 +1,14 @@
-"""Written confirmations, downloadable through signed links that expire."""
+"""Written confirmations, downloadable through signed links that expire (and their SMS short links)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
+from fastapi.responses import RedirectResponse
 
 from api.deps import SessionDep, SettingsDep
-from api.models import Confirmation
+from api.models import Confirmation, ShortLink, utcnow
 from api.services.arrangements import DOCUMENT_PURPOSE
-from api.services.errors import InvalidLink, NotFound
+from api.services.errors import ExpiredLink, InvalidLink, NotFound
 from api.services.signing import verify_token
 
 router = APIRouter(tags=["documents"])
@@ -31,3 +32,14 @@ def download_document(
             "Cache-Control": "private, no-store",
         },
     )
+
+
+@router.get("/l/{code}", response_class=RedirectResponse, status_code=302)
+def follow_short_link(session: SessionDep, code: str = Path(max_length=16)) -> RedirectResponse:
+    """An SMS short link: redirects to the full signed link, which keeps its own expiry."""
+    link = session.get(ShortLink, code)
+    if link is None:
+        raise NotFound()
+    if link.expires_at < utcnow():
+        raise ExpiredLink()
+    return RedirectResponse(link.target, status_code=302)

@@ -16,11 +16,18 @@ class RasaUnavailable(DomainError):
 
 
 async def send_to_rasa(
-    client: httpx.AsyncClient, rasa_url: str, sender: str, text: str, metadata: dict[str, Any]
+    client: httpx.AsyncClient,
+    rasa_url: str,
+    sender: str,
+    text: str,
+    metadata: dict[str, Any],
+    *,
+    webhook: str = "rest",
 ) -> list[dict[str, Any]]:
+    """The bot's replies to one message; `webhook` is Rasa's input channel (`rest`, `twilio_relay`)."""
     try:
         response = await client.post(
-            f"{rasa_url.rstrip('/')}/webhooks/rest/webhook",
+            f"{rasa_url.rstrip('/')}/webhooks/{webhook}/webhook",
             json={"sender": sender, "message": text, "metadata": metadata},
         )
         response.raise_for_status()

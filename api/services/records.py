@@ -129,12 +129,28 @@ def request_handoff(session: Session, conversation: Conversation, reason: str, s
     return handoff
 
 
-def flag_vulnerability(session: Session, conversation: Conversation, confidence: float | None) -> list[str]:
-    """Stops collection talk, hands to a person first in the queue, and returns where to find help."""
+def flag_vulnerability(
+    session: Session, conversation: Conversation, confidence: float | None, claimed_reference: str | None = None
+) -> list[str]:
+    """Stops collection talk, hands to a person first in the queue, and returns where to find help.
+
+    Before verification is complete, the account the person pointed at (the reference they gave, or the
+    account their phone number is on) is flagged too: a flag only protects (collection waits for a person
+    to review), and the writer learns nothing from it.
+    """
     record_signal(session, conversation, kind="vulnerability", detail=None, confidence=confidence)
-    if conversation.account is not None and conversation.verified_at is not None:
-        conversation.account.vulnerable = True
-    request_handoff(session, conversation, "vulnerability", {"verified": conversation.verified_at is not None})
+    account = conversation.account if conversation.verified_at is not None else None
+    if account is None and claimed_reference:
+        account = session.scalar(
+            select(Account).where(Account.creditor_id == conversation.creditor_id, Account.reference == claimed_reference.upper())
+        )
+    if account is None and conversation.candidate_account_id:
+        account = session.get(Account, conversation.candidate_account_id)
+    if account is not None:
+        account.vulnerable = True
+        audit(session, "bot", "vulnerability_flagged", "account", account.id, verified=conversation.verified_at is not None)
+    summary = {"verified": conversation.verified_at is not None, "account_flagged": account is not None}
+    request_handoff(session, conversation, "vulnerability", summary)
     creditor = session.get(Creditor, conversation.creditor_id)
     resources = creditor.support_resources or {}
     language = conversation.language or "en"

@@ -1,30 +1,41 @@
 """Per-conversation routing of debtor messages: store first, then hand to the bot (or, later, an agent).
 
-Every channel adapter calls `ConversationRouter.handle_inbound`; it never loses a message: the inbound row
-is committed before Rasa is called, and a failure leaves it `received` with the error for a later retry.
+Every channel adapter stores the debtor's message (`store_inbound`) before anything else, then asks for it
+to be processed. Processing takes the conversation's lock and answers, in order, every message of the
+conversation still `received` up to that one, so a message kept while Rasa was down is answered before a
+newer one. A failure leaves the message `received` with its error; `retry_unanswered` picks it up again.
+Replies are stored in the same transaction that marks the message processed: on the web chat they are
+emitted by the caller, on SMS and WhatsApp they wait in the outbox (status `pending`) for `Outbox` to send.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from anyio import to_thread
+from sqlalchemy import select
 
 from api import i18n
 from api.core.config import Settings
 from api.core.logging import log
 from api.db import session_scope
-from api.models import Conversation, Creditor, Message, utcnow
+from api.models import Account, Conversation, Creditor, Message, utcnow
 from api.services.compliance import bot_input
 from api.services.language import detect_language
 from api.services.rasa import RasaUnavailable, send_to_rasa
+from channels.sms_text import button_choice
 
 # Sent once at the start of every conversation so that the bot's first words are the disclosure,
 # whatever the debtor's first message is.
 OPENING_PAYLOAD = "/start_conversation"
+PHONE_CHANNELS = frozenset({"sms", "whatsapp"})
+# Rasa's input channel per channel: the relay makes Rasa answer with the SMS-length (`twilio`) variants.
+RASA_WEBHOOKS = {"webchat": "rest", "sms": "twilio_relay", "whatsapp": "twilio_relay"}
 
 
 @dataclass(frozen=True)
@@ -34,37 +45,65 @@ class Reply:
     author: str = "bot"
 
 
+@dataclass(frozen=True)
+class StoredInbound:
+    message_id: int
+    conversation_id: str
+    rejected: Reply | None = None
+
+
+# Called with (conversation_id, channel, channel_address, replies) when replies were stored outside a
+# request that can answer them itself (a retry after Rasa came back): emits them on the web chat, wakes
+# the outbox for SMS and WhatsApp.
+Deliver = Callable[[str, str, str, list[Reply]], Awaitable[None]]
+
+
 def _reply_from_rasa(item: dict[str, Any]) -> Reply:
     buttons = [{"title": b.get("title", ""), "payload": b.get("payload", "")} for b in item.get("buttons") or []]
     return Reply(text=item.get("text") or "", buttons=buttons)
 
 
 def find_or_create_conversation(channel: str, channel_address: str, creditor_id: int | None = None) -> str:
-    """The open conversation of this channel address, or a new one for the deployment's creditor."""
+    """The open conversation of this channel address, or a new one.
+
+    A new SMS or WhatsApp conversation belongs to the creditor of the account the number is on, when it is
+    on exactly one account (`candidate_account_id`); otherwise, and on the web chat, to `creditor_id` or
+    the deployment's first creditor.
+    """
     with session_scope() as session:
-        conversation = (
-            session.query(Conversation)
-            .filter(Conversation.channel == channel, Conversation.channel_address == channel_address)
-            .filter(Conversation.state != "closed")
+        conversation = session.scalar(
+            select(Conversation)
+            .where(Conversation.channel == channel, Conversation.channel_address == channel_address)
+            .where(Conversation.state != "closed")
             .order_by(Conversation.created_at.desc())
-            .first()
+            .limit(1)
         )
-        if conversation is None:
+        if conversation is not None:
+            return conversation.id
+        candidate: Account | None = None
+        if channel in PHONE_CHANNELS:
+            accounts = list(session.scalars(select(Account).where(Account.phone == channel_address).limit(2)))
+            candidate = accounts[0] if len(accounts) == 1 else None
+        if creditor_id is None:
+            creditor_id = candidate.creditor_id if candidate else session.scalar(select(Creditor.id).order_by(Creditor.id).limit(1))
             if creditor_id is None:
-                creditor = session.query(Creditor).order_by(Creditor.id).first()
-                if creditor is None:
-                    raise RuntimeError("No creditor is configured: load one (make run loads the demo creditor).")
-                creditor_id = creditor.id
-            conversation = Conversation(creditor_id=creditor_id, channel=channel, channel_address=channel_address)
-            session.add(conversation)
-            session.flush()
+                raise RuntimeError("No creditor is configured: load one (make run loads the demo creditor).")
+        conversation = Conversation(
+            creditor_id=creditor_id,
+            channel=channel,
+            channel_address=channel_address,
+            candidate_account_id=candidate.id if candidate else None,
+        )
+        session.add(conversation)
+        session.flush()
         return conversation.id
 
 
 class ConversationRouter:
-    def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
+    def __init__(self, settings: Settings, http: httpx.AsyncClient, deliver: dict[str, Deliver] | None = None) -> None:
         self.settings = settings
         self.http = http
+        self.deliver: dict[str, Deliver] = dict(deliver or {})
         self._locks: dict[str, asyncio.Lock] = {}
 
     def _lock(self, conversation_id: str) -> asyncio.Lock:
@@ -79,35 +118,17 @@ class ConversationRouter:
         channel_message_id: str | None = None,
         language_hint: str | None = None,
     ) -> list[Reply]:
-        async with self._lock(conversation_id):
-            stored = await to_thread.run_sync(self._store_inbound, conversation_id, text, channel_message_id, language_hint)
-            if stored["rejected"]:
-                return await to_thread.run_sync(
-                    self._finish, conversation_id, stored["message_id"], "rejected", "too_long", [stored["rejected"]]
-                )
-            if stored["state"] != "bot":
-                return []
-            metadata = {"channel": stored["channel"], "language": stored["language"]}
-            try:
-                replies: list[Reply] = []
-                if not stored["opened"]:
-                    replies += [_reply_from_rasa(r) for r in await self._rasa(conversation_id, OPENING_PAYLOAD, metadata)]
-                    await to_thread.run_sync(self._mark_opened, conversation_id)
-                replies += [_reply_from_rasa(r) for r in await self._rasa(conversation_id, bot_input(text), metadata)]
-            except RasaUnavailable:
-                log.warning("rasa_unavailable", conversation_id=conversation_id, message_id=stored["message_id"])
-                holding = Reply(text=i18n.t("router.bot_unavailable", stored["language"]), author="system")
-                return await to_thread.run_sync(
-                    self._finish, conversation_id, stored["message_id"], "received", "rasa_unavailable", [holding]
-                )
-            return await to_thread.run_sync(self._finish, conversation_id, stored["message_id"], "processed", None, replies)
+        """Stores the message, then answers it (and any earlier unanswered one): the web chat's path."""
+        stored = await to_thread.run_sync(
+            self.store_inbound, conversation_id, text, channel_message_id, language_hint
+        )
+        if stored.rejected:
+            return [stored.rejected]
+        return await self.process(conversation_id, stored.message_id)
 
-    async def _rasa(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
-        return await send_to_rasa(self.http, self.settings.rasa_url, conversation_id, text, metadata)
-
-    def _store_inbound(
-        self, conversation_id: str, text: str, channel_message_id: str | None, language_hint: str | None
-    ) -> dict[str, Any]:
+    def store_inbound(
+        self, conversation_id: str, text: str, channel_message_id: str | None = None, language_hint: str | None = None
+    ) -> StoredInbound:
         with session_scope() as session:
             conversation = session.get(Conversation, conversation_id)
             too_long = len(text) > self.settings.max_message_chars
@@ -123,10 +144,14 @@ class ConversationRouter:
             )
             session.add(message)
             if conversation.language is None:
-                conversation.language = (
-                    detect_language(text) or language_hint or self.settings.default_language
+                account_language = (
+                    session.get(Account, conversation.candidate_account_id).language
+                    if conversation.candidate_account_id
+                    else None
                 )
-            opened = conversation.opened_at is not None
+                conversation.language = (
+                    detect_language(text) or language_hint or account_language or self.settings.default_language
+                )
             conversation.last_message_at = utcnow()
             session.flush()
             log.info("message_received", conversation_id=conversation.id, message_id=message.id, chars=len(text))
@@ -136,14 +161,96 @@ class ConversationRouter:
                     text=i18n.t("router.message_too_long", conversation.language, limit=self.settings.max_message_chars),
                     author="system",
                 )
-            return {
-                "message_id": message.id,
-                "state": conversation.state,
-                "channel": conversation.channel,
-                "language": conversation.language,
-                "opened": opened,
-                "rejected": rejected,
-            }
+                self._store_replies(session, conversation, message, [rejected])
+            return StoredInbound(message.id, conversation.id, rejected)
+
+    async def process(self, conversation_id: str, up_to_message_id: int | None = None, *, deliver: bool = False) -> list[Reply]:
+        """Answers the conversation's unanswered messages in order (up to `up_to_message_id`)."""
+        replies: list[Reply] = []
+        async with self._lock(conversation_id):
+            pending = await to_thread.run_sync(self._unanswered, conversation_id, up_to_message_id)
+            for item in pending:
+                answered, ok = await self._answer(item)
+                replies += answered
+                if not ok:
+                    break  # Rasa is down: later messages wait behind this one
+        if replies:
+            channel, address = pending[0]["channel"], pending[0]["channel_address"]
+            # SMS/WhatsApp replies always leave through the outbox; web-chat callers emit their own.
+            if (deliver or channel in PHONE_CHANNELS) and channel in self.deliver:
+                await self.deliver[channel](conversation_id, channel, address, replies)
+        return replies
+
+    def _unanswered(self, conversation_id: str, up_to_message_id: int | None) -> list[dict[str, Any]]:
+        with session_scope() as session:
+            conversation = session.get(Conversation, conversation_id)
+            query = (
+                select(Message)
+                .where(Message.conversation_id == conversation_id, Message.direction == "inbound")
+                .where(Message.status == "received")
+                .order_by(Message.id)
+            )
+            if up_to_message_id is not None:
+                query = query.where(Message.id <= up_to_message_id)
+            items = []
+            for message in session.scalars(query):
+                items.append(
+                    {
+                        "message_id": message.id,
+                        "conversation_id": conversation_id,
+                        "text": self._bot_text(session, conversation, message),
+                        "state": conversation.state,
+                        "channel": conversation.channel,
+                        "channel_address": conversation.channel_address,
+                        "language": conversation.language,
+                        "opened": conversation.opened_at is not None,
+                        "held": message.error == "rasa_unavailable",
+                    }
+                )
+            return items
+
+    def _bot_text(self, session: Any, conversation: Conversation, message: Message) -> str:
+        """What Rasa is given: opt-out keywords become the stop intent; on SMS a number picks a button."""
+        if conversation.channel in PHONE_CHANNELS:
+            last_with_buttons = session.scalar(
+                select(Message)
+                .where(Message.conversation_id == conversation.id, Message.direction == "outbound")
+                .where(Message.id < message.id)
+                .order_by(Message.id.desc())
+                .limit(1)
+            )
+            buttons = ((last_with_buttons.payload or {}).get("buttons") or []) if last_with_buttons else []
+            chosen = button_choice(message.text, buttons)
+            if chosen:
+                return chosen
+        return bot_input(message.text)
+
+    async def _answer(self, item: dict[str, Any]) -> tuple[list[Reply], bool]:
+        if item["state"] != "bot":
+            # Issue 5's console takes these; until then they stay stored and unanswered by the bot.
+            return [], True
+        metadata = {"channel": item["channel"], "language": item["language"]}
+        conversation_id, message_id = item["conversation_id"], item["message_id"]
+        try:
+            replies: list[Reply] = []
+            if not item["opened"]:
+                replies += [_reply_from_rasa(r) for r in await self._rasa(item["channel"], conversation_id, OPENING_PAYLOAD, metadata)]
+                await to_thread.run_sync(self._mark_opened, conversation_id)
+            replies += [_reply_from_rasa(r) for r in await self._rasa(item["channel"], conversation_id, item["text"], metadata)]
+        except RasaUnavailable:
+            log.warning("rasa_unavailable", conversation_id=conversation_id, message_id=message_id)
+            if item["held"]:
+                return [], False  # the debtor already has the holding reply for this message
+            holding = Reply(text=i18n.t("router.bot_unavailable", item["language"]), author="system")
+            stored = await to_thread.run_sync(
+                self._finish, conversation_id, message_id, "received", "rasa_unavailable", [holding]
+            )
+            return stored, False
+        return await to_thread.run_sync(self._finish, conversation_id, message_id, "processed", None, replies), True
+
+    async def _rasa(self, channel: str, conversation_id: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
+        webhook = RASA_WEBHOOKS.get(channel, "rest")
+        return await send_to_rasa(self.http, self.settings.rasa_url, conversation_id, text, metadata, webhook=webhook)
 
     def _mark_opened(self, conversation_id: str) -> None:
         with session_scope() as session:
@@ -159,19 +266,57 @@ class ConversationRouter:
             message.error = error
             if status == "processed":
                 message.processed_at = utcnow()
-            for reply in replies:
-                payload: dict[str, Any] = {"in_reply_to": message_id}
-                if reply.buttons:
-                    payload["buttons"] = reply.buttons
-                session.add(
-                    Message(
-                        conversation_id=conversation_id,
-                        direction="outbound",
-                        author=reply.author,
-                        channel=message.channel,
-                        text=reply.text,
-                        payload=payload,
-                        status="sent",
-                    )
-                )
+            self._store_replies(session, session.get(Conversation, conversation_id), message, replies)
         return replies
+
+    def _store_replies(self, session: Any, conversation: Conversation, message: Message, replies: list[Reply]) -> None:
+        from api.services.outbox import queue_reply  # noqa: PLC0415 - the outbox imports this module's Reply
+
+        for reply in replies:
+            if conversation.channel in PHONE_CHANNELS:
+                queue_reply(session, self.settings, conversation, reply, in_reply_to=message.id)
+                continue
+            payload: dict[str, Any] = {"in_reply_to": message.id}
+            if reply.buttons:
+                payload["buttons"] = reply.buttons
+            session.add(
+                Message(
+                    conversation_id=conversation.id,
+                    direction="outbound",
+                    author=reply.author,
+                    channel=conversation.channel,
+                    text=reply.text,
+                    payload=payload,
+                    status="sent",
+                )
+            )
+
+    def unanswered_conversations(self, older_than_seconds: float) -> list[str]:
+        """Conversations with a debtor message still waiting for the bot (Rasa was down, api restarted)."""
+        cutoff = utcnow() - dt.timedelta(seconds=older_than_seconds)
+        with session_scope() as session:
+            return list(
+                session.scalars(
+                    select(Message.conversation_id)
+                    .join(Conversation, Conversation.id == Message.conversation_id)
+                    .where(Message.direction == "inbound", Message.status == "received", Message.created_at <= cutoff)
+                    .where(Conversation.state == "bot")
+                    .distinct()
+                )
+            )
+
+    async def retry_unanswered(self, older_than_seconds: float = 2.0) -> int:
+        """One pass over the unanswered messages; returns how many conversations were tried."""
+        conversations = await to_thread.run_sync(self.unanswered_conversations, older_than_seconds)
+        for conversation_id in conversations:
+            await self.process(conversation_id, deliver=True)
+        return len(conversations)
+
+    async def run_retries(self, interval_seconds: float) -> None:
+        """Background task of the api: answers what Rasa could not answer before, once it is back."""
+        while True:
+            await asyncio.sleep(interval_seconds)
+            try:
+                await self.retry_unanswered()
+            except Exception:  # noqa: BLE001 - the loop must survive a bad pass; the error is logged
+                log.exception("inbound_retry_failed")

@@ -34,6 +34,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         api_port=api_port,
         rasa_port=free_port(),
         actions_port=free_port(),
+        twilio_port=free_port(),
         database_url=database_url,
         log_dir=workdir / "log",
         extra_env={"CREDITOR_API_KEY": CREDITOR_KEY},

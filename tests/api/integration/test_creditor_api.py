@@ -120,4 +120,10 @@ def test_openapi_documents_the_creditor_api(client):
 def test_production_refuses_the_local_default_secrets(monkeypatch):
     with pytest.raises(ValueError, match="CREDITOR_API_KEY"):
         Settings(app_env="production")
-    Settings(app_env="production", creditor_api_key="k" * 32, actions_token="t" * 32, secret_key="s" * 32)
+    secrets = {"creditor_api_key": "k" * 32, "actions_token": "t" * 32, "secret_key": "s" * 32}
+    with pytest.raises(ValueError, match="TWILIO_AUTH_TOKEN"):
+        Settings(app_env="production", **secrets)
+    Settings(app_env="production", twilio_auth_token="w" * 32, **secrets)
+    # Unsigned Twilio webhooks are a development convenience only.
+    with pytest.raises(ValueError, match="TWILIO_VALIDATE_SIGNATURES"):
+        Settings(app_env="test", twilio_validate_signatures=False)

@@ -1,0 +1,227 @@
+"""SMS and WhatsApp through Twilio: inbound webhooks, delivery reports, and the phone-messaging keywords.
+
+Twilio posts form-encoded webhooks signed with our auth token (`X-Twilio-Signature`, computed over the URL
+registered in Twilio's console — `PUBLIC_BASE_URL` + path, so the check holds behind a proxy — and the
+form fields). A request that is not signed right is refused before anything is stored. A message is stored
+before it is processed, answered once even when Twilio delivers it twice (same `MessageSid`), and the
+webhook answers at once with an empty TwiML response: the bot's replies leave later through the outbox
+(`api/services/outbox.py`), the one path every outbound phone message takes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+from urllib.parse import parse_qsl
+
+from anyio import to_thread
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from twilio.request_validator import RequestValidator
+
+from api import i18n
+from api.core.config import Settings, get_settings
+from api.core.logging import log
+from api.db import session_scope
+from api.models import Consent, Conversation, Creditor, Message, utcnow
+from api.services import outbox
+from api.services.compliance import keyword_language, phone_keyword
+from api.services.records import audit
+from api.services.router import find_or_create_conversation
+
+router = APIRouter(prefix="/channels/twilio", tags=["twilio"], include_in_schema=True)
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+MESSAGE_SID = re.compile(r"^(SM|MM)[0-9a-f]{32}$")
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+# Background processing tasks, kept referenced until they finish.
+_tasks: set[asyncio.Task[Any]] = set()
+
+
+def pending_tasks() -> list[asyncio.Task[Any]]:
+    """Messages still being answered in the background (cancelled when the api stops; retried after)."""
+    return list(_tasks)
+
+
+class WebhookError(Exception):
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail = status, code, detail
+
+
+def problem(error: WebhookError) -> JSONResponse:
+    return JSONResponse(
+        {"type": f"urn:problem:{error.code}", "title": error.code.replace("_", " "), "status": error.status, "detail": error.detail},
+        status_code=error.status,
+        media_type="application/problem+json",
+    )
+
+
+def signed_url(settings: Settings, request: Request) -> str:
+    """The URL Twilio signed: the public one, not whatever host a proxy forwarded to us."""
+    url = settings.base_url + request.url.path
+    return f"{url}?{request.url.query}" if request.url.query else url
+
+
+async def signed_form(request: Request, settings: Settings) -> dict[str, str]:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > settings.twilio_max_request_bytes:
+        raise WebhookError(413, "request_too_large", "Twilio webhooks are small; this request is not one.")
+    raw = await request.body()
+    if len(raw) > settings.twilio_max_request_bytes:
+        raise WebhookError(413, "request_too_large", "Twilio webhooks are small; this request is not one.")
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        raise WebhookError(415, "not_form_encoded", "Twilio sends application/x-www-form-urlencoded.")
+    try:
+        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(raw))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise WebhookError(400, "malformed_form", "The form could not be read.") from exc
+    params = dict(pairs)
+    if settings.twilio_validate_signatures:
+        signature = request.headers.get("x-twilio-signature", "")
+        validator = RequestValidator(settings.twilio_auth_token)
+        if not signature or not validator.validate(signed_url(settings, request), params, signature):
+            log.warning("twilio_signature_refused", path=request.url.path, signed=bool(signature))
+            raise WebhookError(403, "invalid_signature", "The X-Twilio-Signature header is missing or wrong.")
+    if params.get("AccountSid") != settings.twilio_account_sid:
+        raise WebhookError(403, "wrong_account", "This webhook is for another Twilio account.")
+    return params
+
+
+def _number(value: str | None, channel: str) -> str:
+    """The E.164 number of a Twilio address (`+33...`, or `whatsapp:+33...` on WhatsApp)."""
+    prefix = "whatsapp:" if channel == "whatsapp" else ""
+    if not value or not value.startswith(prefix) or not E164.match(value[len(prefix):]):
+        raise WebhookError(400, "malformed_address", f"From and To must be {prefix}+<E.164 number>.")
+    return value[len(prefix):]
+
+
+def parse_inbound(params: dict[str, str], channel: str, settings: Settings) -> dict[str, Any]:
+    sid = params.get("MessageSid", "")
+    if not MESSAGE_SID.match(sid):
+        raise WebhookError(400, "malformed_message_sid", "MessageSid must be SM or MM followed by 32 hex digits.")
+    sender, to = _number(params.get("From"), channel), _number(params.get("To"), channel)
+    if "Body" not in params:
+        raise WebhookError(400, "missing_body", "Body is missing.")
+    num_media = params.get("NumMedia", "0")
+    if not num_media.isdigit():
+        raise WebhookError(400, "malformed_num_media", "NumMedia must be a number.")
+    if to != outbox.our_number(settings, channel):
+        raise WebhookError(404, "unknown_number", "This number is not one of ours.")
+    body = params["Body"]
+    if len(body) > settings.max_message_chars:
+        raise WebhookError(413, "message_too_long", "The message is longer than any SMS or WhatsApp message.")
+    return {"sid": sid, "from": sender, "body": body, "num_media": int(num_media)}
+
+
+def _already_stored(channel: str, sid: str) -> bool:
+    with session_scope() as session:
+        return session.scalar(
+            select(Message.id).where(Message.channel == channel, Message.channel_message_id == sid)
+        ) is not None
+
+
+def handle_keyword(settings: Settings, conversation_id: str, message_id: int, kind: str) -> None:
+    """STOP / START / HELP, answered by the api itself, deterministically, in one transaction."""
+    with session_scope() as session:
+        conversation = session.get(Conversation, conversation_id)
+        message = session.get(Message, message_id)
+        language = conversation.language or settings.default_language
+        creditor = session.get(Creditor, conversation.creditor_id)
+        names = {"collector_name": settings.collector_name, "creditor_name": creditor.name if creditor else ""}
+        current = outbox.latest_consent(session, conversation.channel, conversation.channel_address)
+        opted_out = current is not None and current.kind == "opt_out"
+        reply: tuple[str, str] | None = None
+        if kind == "opt_out" and not opted_out:
+            _consent(session, conversation, "opt_out")
+            reply = (i18n.t("sms.opt_out_confirmed", language, **names), "opt_out_confirmation")
+        elif kind == "opt_in" and opted_out:
+            _consent(session, conversation, "opt_in")
+            reply = (i18n.t("sms.opt_in_confirmed", language, **names), "opt_in_confirmation")
+        elif kind == "help":
+            reply = (i18n.t("sms.help", language, **names), "help")
+        message.status, message.processed_at, message.error = "processed", utcnow(), f"keyword_{kind}"
+        if reply:
+            outbox.queue_text(session, settings, conversation, reply[0], author="system", kind=reply[1], in_reply_to=message.id)
+
+
+def _consent(session: Any, conversation: Conversation, kind: str) -> None:
+    consent = Consent(
+        account_id=conversation.account_id,
+        conversation_id=conversation.id,
+        channel=conversation.channel,
+        channel_address=conversation.channel_address,
+        kind=kind,
+    )
+    session.add(consent)
+    session.flush()
+    audit(session, "debtor", f"{kind}_recorded", "consent", consent.id, channel=conversation.channel, keyword=True)
+
+
+def hold_if_opted_out(conversation_id: str, message_id: int) -> bool:
+    """A message from a number that opted out is kept, and not answered until START."""
+    with session_scope() as session:
+        conversation = session.get(Conversation, conversation_id)
+        consent = outbox.latest_consent(session, conversation.channel, conversation.channel_address)
+        if consent is None or consent.kind != "opt_out":
+            return False
+        message = session.get(Message, message_id)
+        message.status, message.processed_at, message.error = "processed", utcnow(), "opted_out"
+        return True
+
+
+async def receive(request: Request, channel: str) -> Response:
+    settings = get_settings()
+    try:
+        inbound = parse_inbound(await signed_form(request, settings), channel, settings)
+    except WebhookError as error:
+        return problem(error)
+    if await to_thread.run_sync(_already_stored, channel, inbound["sid"]):
+        log.info("twilio_duplicate_delivery", channel=channel)
+        return Response(EMPTY_TWIML, media_type="application/xml")
+    conversation_router = request.app.state.router
+    conversation_id = await to_thread.run_sync(find_or_create_conversation, channel, inbound["from"])
+    keyword = phone_keyword(inbound["body"])
+    try:
+        stored = await to_thread.run_sync(
+            conversation_router.store_inbound, conversation_id, inbound["body"], inbound["sid"], keyword_language(inbound["body"])
+        )
+    except IntegrityError:  # the same MessageSid delivered twice at the same moment
+        return Response(EMPTY_TWIML, media_type="application/xml")
+    app_outbox: outbox.Outbox = request.app.state.outbox
+    if keyword:
+        await to_thread.run_sync(handle_keyword, settings, conversation_id, stored.message_id, keyword)
+        app_outbox.wake()
+    elif not await to_thread.run_sync(hold_if_opted_out, conversation_id, stored.message_id):
+        task = asyncio.create_task(conversation_router.process(conversation_id, stored.message_id))
+        _tasks.add(task)
+        task.add_done_callback(_tasks.discard)
+    return Response(EMPTY_TWIML, media_type="application/xml")
+
+
+@router.post("/sms", response_class=Response, summary="Inbound SMS (Twilio webhook)")
+async def inbound_sms(request: Request) -> Response:
+    return await receive(request, "sms")
+
+
+@router.post("/whatsapp", response_class=Response, summary="Inbound WhatsApp message (Twilio webhook)")
+async def inbound_whatsapp(request: Request) -> Response:
+    return await receive(request, "whatsapp")
+
+
+@router.post("/status", response_class=Response, summary="Delivery report of an outbound message (Twilio callback)")
+async def status_callback(request: Request) -> Response:
+    settings = get_settings()
+    try:
+        params = await signed_form(request, settings)
+        sid, status = params.get("MessageSid", ""), params.get("MessageStatus", "")
+        if not MESSAGE_SID.match(sid) or not status:
+            raise WebhookError(400, "malformed_status", "MessageSid and MessageStatus are required.")
+    except WebhookError as error:
+        return problem(error)
+    if not await to_thread.run_sync(outbox.apply_status_callback, sid, status, params.get("ErrorCode")):
+        return problem(WebhookError(404, "unknown_message", "No outbound message has this MessageSid."))
+    return Response(status_code=204)
