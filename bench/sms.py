@@ -78,6 +78,7 @@ def run(stack: Stack) -> dict[str, Any]:
             per_reply: list[int] = []
             per_journey: dict[str, int] = {}
             encodings: list[str] = []
+            over_two: list[str] = []
             for name, messages in journeys.items():
                 n += 1
                 account = new_account(client, language, n)
@@ -86,6 +87,7 @@ def run(stack: Stack) -> dict[str, Any]:
                 segments = [int(m["num_segments"]) for m in sent]
                 per_reply += segments
                 encodings += [m["encoding"] for m in sent]
+                over_two += [f"{m['num_segments']}: {m['body'][:70]}..." for m in sent if int(m["num_segments"]) > 2]
                 per_journey[name] = sum(segments)
                 print(f"{language} {name}: {len(sent)} replies, {sum(segments)} segments", flush=True)
             results[language] = {
@@ -93,6 +95,7 @@ def run(stack: Stack) -> dict[str, Any]:
                 "segments_per_reply_mean": round(statistics.fmean(per_reply), 2),
                 "segments_per_reply_max": max(per_reply),
                 "replies_over_2_segments": sum(1 for s in per_reply if s > 2),
+                "replies_over_2_segments_start": over_two,
                 "gsm7_share": round(encodings.count("GSM-7") / len(encodings), 3),
                 "segments_per_journey": per_journey,
                 "segments_per_journey_mean": round(statistics.fmean(per_journey.values()), 1),
@@ -122,6 +125,8 @@ def main() -> int:
         print(f"{language:4}  {r['replies']:7}  {r['segments_per_reply_mean']:15.2f}  {r['segments_per_reply_max']:3}"
               f"  {r['replies_over_2_segments']:3}  {r['gsm7_share']:6.1%}  {r['segments_per_journey_mean']:17.1f}"
               f"  {r['segments_per_journey_max']:3}")
+        for start in r["replies_over_2_segments_start"]:
+            print(f"      over 2 segments: {start}")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
     print(f"written {OUT}")
