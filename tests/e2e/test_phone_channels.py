@@ -11,6 +11,7 @@ import io
 import re
 import statistics
 import time
+import uuid
 
 import httpx
 import pytest
@@ -52,16 +53,16 @@ HARDSHIP_JOURNEYS = {
         "amount_text": "€50.00",
     },
 }
-_numbers = iter(range(100, 1000))
 
 
 def new_account(creditor: httpx.Client, language: str, **overrides: object) -> dict:
     """A fresh debtor with a phone number of their own (the same data as the demo's Marie or Sarah)."""
-    n = next(_numbers)
+    # Unique across test modules (pytest may import this module twice under two names).
+    n = uuid.uuid4().int % 10**8
     account = {
-        "reference": f"CR-9{n:04d}",
+        "reference": f"CR-9{n:08d}",
         "debtor_name": "Marie Dupont" if language == "fr" else "Sarah Thompson",
-        "phone": f"+336120{n:05d}" if language == "fr" else f"+447700{n:06d}",
+        "phone": f"+3361{n:08d}" if language == "fr" else f"+4477{n:08d}",
         "date_of_birth": "1985-03-12" if language == "fr" else "1990-05-04",
         "postcode": "75011" if language == "fr" else "SW1A 1AA",
         "language": language,
