@@ -39,7 +39,7 @@ bench-nlu:
 	.venv/rasa/bin/python -m bench.nlu --model models/current.tar.gz --out var/bench/nlu
 
 bench-turn:
-	.venv/api/bin/python -m bench.turn
+	.venv/api/bin/python -m bench.turn --baseline-config bench/configs/rasa_init.yml
 
 .PHONY: bench-sms
 bench-sms:

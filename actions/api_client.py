@@ -71,29 +71,23 @@ def record_and_confirm(
 
 
 def context_slots(context: dict[str, Any]) -> dict[str, Any]:
-    """Slots that mirror what the api knows of the conversation (and of the account once verified)."""
-    account = context.get("account")
-    slots: dict[str, Any] = {
-        "language": context["language"],
-        "channel": context["channel"],
-        "creditor_name": context["creditor_name"],
-        "collector_name": context["collector_name"],
-        "privacy_contact": context.get("privacy_contact"),
-        "identity": "verified" if context["verified"] else ("locked" if context["locked"] else "unverified"),
-    }
-    if account:
-        slots.update(
-            {
-                "language": account["language"],
-                "debtor_name": account["debtor_name"],
-                "account_reference": account["reference"],
-                "balance_text": account["balance_text"],
-                "fees_text": account["fees_text"],
-                "total_text": account["total_text"],
-                "due_date_text": account["due_date_text"],
-                "debt_origin": account["origin"],
-                "payment_methods_text": "\n".join(f"• {line}" for line in account.get("payment_methods", [])),
-                "collection_paused": account["collection_paused"],
-            }
+    """Slots that mirror what the api knows of the conversation (and of the account once verified).
+
+    The api computes them (api/services/bot_context.py), so the same slots are pushed into the tracker
+    when an agent hands a conversation back.
+    """
+    return dict(context["slots"])
+
+
+def utter_handoff_timing(dispatcher: CollectingDispatcher, handoff: dict[str, Any] | None, *, care: bool = False) -> None:
+    """When a person will answer: soon while the team is at work, else from when (and, outside care, what
+    the bot can do meanwhile)."""
+    if not handoff:
+        return
+    if handoff.get("open_now"):
+        dispatcher.utter_message(response="utter_handoff_timing_open", wait_minutes=handoff["expected_wait_minutes"])
+    elif handoff.get("next_open_text"):
+        dispatcher.utter_message(
+            response="utter_care_timing_closed" if care else "utter_handoff_timing_closed",
+            next_open_text=handoff["next_open_text"],
         )
-    return slots

@@ -10,7 +10,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.api_client import ApiError, call
+from actions.api_client import ApiError, call, utter_handoff_timing
 from bot.parsing import Money, parse_amount, parse_date
 
 RESET_PLAN = [SlotSet("plan_type", None), SlotSet("plan_amount", None), SlotSet("plan_date", None), SlotSet("plan_frequency", None)]
@@ -171,6 +171,10 @@ class ActionEvaluateProposal(Action):
         dispatcher.utter_message(
             response="utter_counter_offer", schedule_text=result["schedule_text"], total_text=result["total_text"]
         )
+        if result.get("handoff"):
+            # Asked again for what the policy forbids: a person may be able to agree to it.
+            dispatcher.utter_message(response="utter_outside_policy_handoff")
+            utter_handoff_timing(dispatcher, result["handoff"])
         return [SlotSet("offer_id", result["offer_id"]), SlotSet("offer_stage", "counter"), *RESET_PLAN]
 
 
@@ -220,7 +224,7 @@ class ActionCreateCommitment(Action):
             confirmation_number=result["confirmation_number"],
             document_url=result["document_url"],
         )
-        return done
+        return [*done, SlotSet("commitment_reference", result["commitment_reference"]), SlotSet("plan_text", result["plan_text"])]
 
 
 class ActionDeclineOffer(Action):
@@ -236,3 +240,17 @@ class ActionDeclineOffer(Action):
                 pass  # declining needs no record to succeed: nothing was committed
         dispatcher.utter_message(response="utter_offer_declined")
         return [SlotSet("offer_stage", None), SlotSet("offer_id", None)]
+
+
+class ActionTellBalance(Action):
+    """The balance, and the active payment plan when there is one (agreed with the bot or with an agent)."""
+
+    def name(self) -> str:
+        return "action_tell_balance"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        if tracker.get_slot("plan_text"):
+            dispatcher.utter_message(response="utter_balance_with_plan")
+        else:
+            dispatcher.utter_message(response="utter_balance")
+        return []

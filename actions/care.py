@@ -9,7 +9,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.api_client import ApiError, call, record_and_confirm
+from actions.api_client import ApiError, call, record_and_confirm, utter_handoff_timing
 from actions.arrangements import today_for_debtor
 from bot import keywords
 from bot.parsing import parse_past_date
@@ -28,12 +28,14 @@ class ActionHandleVulnerability(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         try:
             body = {"confidence": _confidence(tracker), "claimed_reference": tracker.get_slot("account_reference")}
-            resources = call("POST", tracker.sender_id, "/vulnerability", body)["support_resources"]
+            answer = call("POST", tracker.sender_id, "/vulnerability", body)
         except ApiError:
-            resources = []
+            answer = {"support_resources": [], "handoff": None}
         dispatcher.utter_message(
-            response="utter_vulnerability_care", support_resources_text="\n".join(f"• {line}" for line in resources)
+            response="utter_vulnerability_care",
+            support_resources_text="\n".join(f"• {line}" for line in answer["support_resources"]),
         )
+        utter_handoff_timing(dispatcher, answer.get("handoff"), care=True)
         return [SlotSet("vulnerable", True), SlotSet("offer_stage", None), SlotSet("offer_id", None)]
 
 
@@ -42,7 +44,13 @@ class ActionRecordComplaint(Action):
         return "action_record_complaint"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        record_and_confirm(dispatcher, tracker, "/complaints", {"confidence": _confidence(tracker)}, "utter_complaint_recorded")
+        try:
+            answer = call("POST", tracker.sender_id, "/complaints", {"confidence": _confidence(tracker)})
+        except ApiError:
+            dispatcher.utter_message(response="utter_technical_problem")
+            return []
+        dispatcher.utter_message(response="utter_complaint_recorded")
+        utter_handoff_timing(dispatcher, answer.get("handoff"), care=True)
         return []
 
 

@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.api_client import ApiError, call, record_and_confirm
+from actions.api_client import ApiError, call, record_and_confirm, utter_handoff_timing
 
 SIGNAL_OF_INTENT = {
     "report_hardship": "hardship",
@@ -65,14 +65,15 @@ class ActionRecordDispute(Action):
         try:
             reason = _reason(tracker, "dispute")
             call("POST", tracker.sender_id, "/signals", {"kind": "dispute", "detail": reason, "confidence": _intent(tracker)[1]})
-            call("POST", tracker.sender_id, "/disputes", {"reason": reason})
+            recorded = call("POST", tracker.sender_id, "/disputes", {"reason": reason})
         except ApiError as error:
             if error.code == "not_verified":
                 dispatcher.utter_message(response="utter_need_verification")
                 return []
             dispatcher.utter_message(response="utter_technical_problem")
             return []
-        dispatcher.utter_message(response="utter_dispute_recorded")
+        # A creditor who reviews every dispute has it queued for a person already: no need to offer one.
+        dispatcher.utter_message(response="utter_dispute_review" if recorded.get("review") else "utter_dispute_recorded")
         return [SlotSet("collection_paused", True), SlotSet("offer_stage", None), SlotSet("offer_id", None)]
 
 
@@ -88,11 +89,48 @@ class ActionRecordOptOut(Action):
 
 
 class ActionRequestHandoff(Action):
+    """A person on request: queued through the api, and the debtor is told when someone will answer."""
+
     def name(self) -> str:
         return "action_request_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         intent, _ = _intent(tracker)
-        reason = HANDOFF_REASON_OF_INTENT.get(intent or "", "request_human")
-        record_and_confirm(dispatcher, tracker, "/handoffs", {"reason": reason}, "utter_handoff")
+        request_handoff(dispatcher, tracker, HANDOFF_REASON_OF_INTENT.get(intent or "", "request_human"))
+        return []
+
+
+def request_handoff(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> None:
+    try:
+        handoff = call("POST", tracker.sender_id, "/handoffs", {"reason": reason})
+    except ApiError:
+        dispatcher.utter_message(response="utter_technical_problem")
+        return
+    dispatcher.utter_message(response="utter_handoff")
+    utter_handoff_timing(dispatcher, handoff)
+
+
+def _fallback_streak(tracker: Tracker) -> int:
+    """How many of the debtor's last messages in a row the bot did not understand (this one included)."""
+    streak = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        if ((event.get("parse_data") or {}).get("intent") or {}).get("name") != "nlu_fallback":
+            break
+        streak += 1
+    return streak
+
+
+class ActionHandleFallback(Action):
+    """Not understood: ask to rephrase once; not understood twice in a row, hand over to a person."""
+
+    def name(self) -> str:
+        return "action_handle_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        if _fallback_streak(tracker) >= 2:
+            request_handoff(dispatcher, tracker, "repeated_fallback")
+        else:
+            dispatcher.utter_message(response="utter_default")
         return []

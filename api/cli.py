@@ -1,9 +1,11 @@
-"""Command line of the api: `python -m api.cli migrate | seed-demo`."""
+"""Command line of the api: `python -m api.cli migrate | seed-demo | create-agent | set-agent-password`."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import getpass
+import sys
 from pathlib import Path
 
 from alembic import command
@@ -13,7 +15,9 @@ from sqlalchemy import select
 from api.core.config import get_settings
 from api.db import session_scope
 from api.deps import hash_api_key
-from api.models import Account, Creditor, NegotiationPolicy
+from api.models import Account, Agent, Creditor, NegotiationPolicy
+from api.services import agents
+from api.services.errors import DomainError
 
 DEMO_CREDITOR = {
     "name": "Lumière Énergie SA",
@@ -107,6 +111,10 @@ def seed_demo() -> None:
             )
             if not exists:
                 session.add(Account(creditor_id=creditor.id, **data))
+        if settings.app_env != "production" and not session.scalar(select(Agent.id).where(Agent.email == settings.demo_agent_email)):
+            agents.create_agent(
+                session, email=settings.demo_agent_email, name="Camille Agent", password=settings.demo_agent_password
+            )
     print(f"Demo creditor: {DEMO_CREDITOR['name']} (API key from CREDITOR_API_KEY: {settings.creditor_api_key})")
     print("Demo debtors (verify with the reference plus the date of birth or the postcode):")
     for data in DEMO_ACCOUNTS:
@@ -116,15 +124,65 @@ def seed_demo() -> None:
         )
 
 
+    if settings.app_env != "production":
+        print(f"Demo agent for the console (/console): {settings.demo_agent_email} / {settings.demo_agent_password}")
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password (12 characters or more): ")
+    if getpass.getpass("Password again: ") != first:
+        raise SystemExit("The two passwords differ.")
+    return first
+
+
+def create_agent(args: argparse.Namespace) -> None:
+    """An agent who can sign in to the console (the password is read from the terminal or stdin)."""
+    try:
+        with session_scope() as session:
+            agent = agents.create_agent(session, email=args.email, name=args.name, password=_password(args), actor="cli")
+            print(f"Agent {agent.id} created: {agent.email}")
+    except DomainError as error:
+        raise SystemExit(f"Not created: {error.__doc__}") from None
+
+
+def set_agent_password(args: argparse.Namespace) -> None:
+    try:
+        with session_scope() as session:
+            agent = session.scalar(select(Agent).where(Agent.email == agents.normalise_email(args.email)))
+            if agent is None:
+                raise SystemExit(f"No agent has the e-mail {args.email}.")
+            agents.set_password(session, agent, _password(args), actor="cli")
+            print(f"Password of agent {agent.id} changed; their open sessions are closed.")
+    except DomainError as error:
+        raise SystemExit(f"Not changed: {error.__doc__}") from None
+
+
 def _plain(minor: int) -> str:
     return f"{minor // 100}.{minor % 100:02d}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m api.cli")
-    parser.add_argument("command", choices=["migrate", "seed-demo"])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="create or upgrade the database schema")
+    commands.add_parser("seed-demo", help="load the demo creditor, debtors and agent (never in production)")
+    for name in ("create-agent", "set-agent-password"):
+        command = commands.add_parser(name, help="an agent of the console" if name == "create-agent" else "a new password")
+        command.add_argument("--email", required=True)
+        if name == "create-agent":
+            command.add_argument("--name", required=True)
+        command.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     args = parser.parse_args()
-    {"migrate": migrate, "seed-demo": seed_demo}[args.command]()
+    if args.command == "migrate":
+        migrate()
+    elif args.command == "seed-demo":
+        seed_demo()
+    elif args.command == "create-agent":
+        create_agent(args)
+    else:
+        set_agent_password(args)
 
 
 if __name__ == "__main__":

@@ -7,13 +7,14 @@ import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, status
+from fastapi import Cookie, Depends, Header, HTTPException, Request, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.core.config import Settings, get_settings
 from api.db import session_scope
-from api.models import Creditor
+from api.models import Agent, AgentSession, Creditor
+from api.services import agents
 
 
 def get_session() -> Iterator[Session]:
@@ -49,3 +50,32 @@ def require_action_server(
 ) -> None:
     if not x_actions_token or not hmac.compare_digest(x_actions_token, settings.actions_token):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="A valid X-Actions-Token header is required.")
+
+
+# --- the agent console: a session cookie, and a CSRF token on every state-changing request -----------------
+
+SESSION_COOKIE = "console_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_agent_session(
+    session: SessionDep, console_session: Annotated[str | None, Cookie(alias=SESSION_COOKIE)] = None
+) -> AgentSession:
+    row = agents.session_of_token(session, console_session)
+    if row is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="Sign in to the console first.")
+    return row
+
+
+AgentSessionDep = Annotated[AgentSession, Depends(get_agent_session)]
+
+
+def get_agent(
+    request: Request, row: AgentSessionDep, x_csrf_token: Annotated[str | None, Header(alias="X-CSRF-Token")] = None
+) -> Agent:
+    if request.method not in SAFE_METHODS and not agents.csrf_matches(row, x_csrf_token):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="The X-CSRF-Token header is missing or wrong.")
+    return row.agent
+
+
+CurrentAgent = Annotated[Agent, Depends(get_agent)]

@@ -13,10 +13,13 @@ from fastapi.responses import JSONResponse
 
 from api.core.config import get_settings
 from api.core.logging import configure_logging, log
+from api.core.problems import problem_response
 from api.db import get_engine
-from api.routes import accounts, bot, documents, policy, web
-from api.services import errors, outbox
+from api.routes import accounts, bot, console, documents, handoff_settings, policy, web
+from api.services import agents, arrangements, errors, handoffs, outbox
+from api.services.console_hub import hub
 from api.services.outbox import Outbox
+from api.services.rasa import RasaUnavailable
 from api.services.router import ConversationRouter
 from channels import twilio
 from channels.webchat import create_webchat_server, webchat_deliver
@@ -35,17 +38,21 @@ PROBLEM_STATUS = {
     outbox.OptedOut: 409,
     outbox.OutsideWhatsAppWindow: 409,
     outbox.UnknownTemplate: 404,
+    handoffs.ClaimedByAnother: 409,
+    handoffs.NotYourConversation: 409,
+    arrangements.OutsidePolicy: 422,
+    arrangements.InvalidArrangement: 422,
+    agents.InvalidCredentials: 401,
+    agents.WeakPassword: 422,
+    agents.AgentExists: 409,
+    RasaUnavailable: 503,
 }
 
 
 async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.DomainError)
     status = next((code for kind, code in PROBLEM_STATUS.items() if isinstance(exc, kind)), 400)
-    return JSONResponse(
-        {"type": f"urn:problem:{exc.code}", "title": exc.code.replace("_", " "), "status": status, "detail": exc.__doc__ or ""},
-        status_code=status,
-        media_type="application/problem+json",
-    )
+    return problem_response(exc.code, status, exc.__doc__ or "", **exc.problem_extra())
 
 
 def create_app() -> socketio.ASGIApp:
@@ -58,6 +65,7 @@ def create_app() -> socketio.ASGIApp:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         get_engine()
+        hub.bind(asyncio.get_running_loop())
         log.info("api_started", env=settings.app_env, rasa_url=settings.rasa_url)
         # Background work: the outbox sends SMS/WhatsApp messages (and what was left unsent by a stop);
         # the retry loop answers debtor messages that Rasa could not answer when they arrived.
@@ -80,8 +88,9 @@ def create_app() -> socketio.ASGIApp:
         lifespan=lifespan,
     )
     app.add_exception_handler(errors.DomainError, domain_error_handler)
-    for module in (accounts, policy, bot, documents, web, twilio):
+    for module in (accounts, policy, handoff_settings, bot, documents, web, twilio, console):
         app.include_router(module.router)
+    app.include_router(console.api)
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:

@@ -66,6 +66,13 @@ class Creditor(Base):
     payment_methods: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
     # Where a person in distress can find help, per language (configurable per market).
     support_resources: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    # When agents answer handed-over conversations: {"timezone": "Europe/Paris",
+    # "weekly": {"mon": [["09:00", "18:00"]], ...}} (see services/hours.py); empty = the default hours.
+    agent_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # What a debtor is told to expect while the team is open ("usually within 15 minutes").
+    expected_wait_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    # A dispute is handed to a person for review (and not only recorded) when the creditor wants it.
+    review_disputes: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     policy: Mapped[NegotiationPolicy] = relationship(back_populates="creditor", uselist=False)
@@ -154,7 +161,8 @@ class Message(Base):
     channel_message_id: Mapped[str | None] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text, default="")
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    # inbound: received -> processed | rejected (received again while Rasa is down, until it answers).
+    # inbound: received -> processed | rejected (received again while Rasa is down, until it answers),
+    # or for_agent (arrived while a person has the conversation: the console shows it, the bot never sees it).
     # outbound on the web chat: sent. Outbound by SMS/WhatsApp (the outbox): pending -> sent (accepted by
     # Twilio) -> delivered | undelivered | failed, or blocked (opted out, outside the WhatsApp window).
     status: Mapped[str] = mapped_column(String(16), index=True)
@@ -233,6 +241,9 @@ class Commitment(Base):
     agreed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The exact summary the debtor agreed to, kept as evidence.
     agreed_summary: Mapped[str] = mapped_column(Text, default="")
+    # Who recorded it (bot | agent:<id>); an agent may go beyond the policy, and must then say why.
+    recorded_by: Mapped[str] = mapped_column(String(64), default="bot")
+    outside_policy_reason: Mapped[str | None] = mapped_column(String(500))
 
     instalments: Mapped[list[Instalment]] = relationship(
         order_by="Instalment.sequence", cascade="all, delete-orphan"
@@ -262,6 +273,8 @@ class Confirmation(Base):
     channel: Mapped[str | None] = mapped_column(String(16))
     pdf: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the confirmation (message with the document link) was sent on the debtor's channel.
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Dispute(Base):
@@ -296,8 +309,59 @@ class Handoff(Base):
     reason: Mapped[str] = mapped_column(String(32))
     priority: Mapped[int] = mapped_column(Integer, default=2)  # 0 = most urgent
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open|claimed|closed
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open|claimed|closed
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_by_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # handed_back (to the bot) | closed (conversation ended by the agent)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+
+    claimed_by: Mapped[Agent | None] = relationship()
+
+
+class Agent(Base):
+    """A human collector who signs in to the console and takes over handed-over conversations."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class AgentSession(Base):
+    """A signed-in console session; the cookie holds a random token, the database only its hash."""
+
+    __tablename__ = "agent_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    agent: Mapped[Agent] = relationship()
+
+
+class AgentNote(Base):
+    """An internal note on a conversation: seen by agents only, never sent to the debtor."""
+
+    __tablename__ = "agent_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    agent: Mapped[Agent] = relationship()
 
 
 class AuditEntry(Base):

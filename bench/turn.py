@@ -2,7 +2,7 @@
 
 Run with the api environment, from the project root:
 
-    .venv/api/bin/python -m bench.turn [--turns N] [--concurrency 1,16] [--baseline-model PATH]
+    .venv/api/bin/python -m bench.turn [--turns N] [--concurrency 1,16] [--baseline-config bench/configs/rasa_init.yml]
 
 Starts the three services with `scripts.stack.Stack` on free ports over a throw-away SQLite database
 (migrate + seed-demo, as the end-to-end tests do), then, for each concurrency level C, runs C conversations
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import math
 import os
@@ -465,6 +466,22 @@ def print_report(report: dict[str, Any]) -> None:
         print(f"warning: the timed message does not get the same replies twice on {', '.join(bad)}: figures may mix turns")
 
 
+def baseline_model(config: Path) -> Path:
+    """A model trained with `config` on this project's domain and data (cached: trained once per change)."""
+    inputs = [config, ROOT / "domain.yml", *sorted((ROOT / "data").rglob("*.yml")), *sorted((ROOT / "bot").glob("*.py"))]
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in inputs)).hexdigest()[:16]
+    out = ROOT / "var" / "bench" / "models"
+    model = out / f"baseline-{config.stem}-{digest}.tar.gz"
+    if not model.exists():
+        print(f"training the baseline model with {config} (once per change of the data; ~20 min on 2 cores)...", flush=True)
+        subprocess.run(
+            [str(RASA_BIN / "rasa"), "train", "--config", str(config), "--out", str(out),
+             "--fixed-model-name", model.name.removesuffix(".tar.gz"), "--quiet"],
+            cwd=ROOT, check=True, env={**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"},
+        )
+    return model
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--turns", type=int, default=None,
@@ -475,10 +492,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="untimed first message of every conversation (default: merci; see bench/README.md)")
     parser.add_argument("--language", default="fr", choices=["fr", "en"])
     parser.add_argument("--baseline-model", default=None, help="also time bare Rasa turns with this model")
+    parser.add_argument("--baseline-config", default=None,
+                        help="train (once, cached in var/bench/models) a baseline model with this config and time it")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="JSON output (default var/bench/turn.json)")
     parser.add_argument("--keep", action="store_true", help="keep the throw-away database and logs")
     args = parser.parse_args(argv)
     args.concurrency = [int(c) for c in args.concurrency.split(",") if c.strip()]
+    if args.baseline_config and not args.baseline_model:
+        args.baseline_model = str(baseline_model(Path(args.baseline_config)))
     if any(c < 1 or c > 64 for c in args.concurrency) or (args.turns is not None and not 1 <= args.turns <= 500):
         parser.error("concurrency must be within 1..64 and --turns within 1..500")
 

@@ -24,12 +24,13 @@ from twilio.request_validator import RequestValidator
 
 from api import i18n
 from api.core.config import Settings, get_settings
+from api.core.problems import problem_response
 from api.core.logging import log
 from api.db import session_scope
-from api.models import Consent, Conversation, Creditor, Message, utcnow
+from api.models import Conversation, Creditor, Message, utcnow
 from api.services import outbox
 from api.services.compliance import keyword_language, phone_keyword
-from api.services.records import audit
+from api.services import records
 from api.services.router import find_or_create_conversation
 
 router = APIRouter(prefix="/channels/twilio", tags=["twilio"], include_in_schema=True)
@@ -53,11 +54,7 @@ class WebhookError(Exception):
 
 
 def problem(error: WebhookError) -> JSONResponse:
-    return JSONResponse(
-        {"type": f"urn:problem:{error.code}", "title": error.code.replace("_", " "), "status": error.status, "detail": error.detail},
-        status_code=error.status,
-        media_type="application/problem+json",
-    )
+    return problem_response(error.code, error.status, error.detail)
 
 
 def signed_url(settings: Settings, request: Request) -> str:
@@ -132,14 +129,14 @@ def handle_keyword(settings: Settings, conversation_id: str, message_id: int, ki
         language = conversation.language or settings.default_language
         creditor = session.get(Creditor, conversation.creditor_id)
         names = {"collector_name": settings.collector_name, "creditor_name": creditor.name if creditor else ""}
-        current = outbox.latest_consent(session, conversation.channel, conversation.channel_address)
+        current = records.latest_consent(session, conversation.channel, conversation.channel_address)
         opted_out = current is not None and current.kind == "opt_out"
         reply: tuple[str, str] | None = None
         if kind == "opt_out" and not opted_out:
-            _consent(session, conversation, "opt_out")
+            records.record_consent(session, conversation, "opt_out", "debtor", keyword=True)
             reply = (i18n.t("sms.opt_out_confirmed", language, **names), "opt_out_confirmation")
         elif kind == "opt_in" and opted_out:
-            _consent(session, conversation, "opt_in")
+            records.record_consent(session, conversation, "opt_in", "debtor", keyword=True)
             reply = (i18n.t("sms.opt_in_confirmed", language, **names), "opt_in_confirmation")
         elif kind == "help":
             reply = (i18n.t("sms.help", language, **names), "help")
@@ -148,24 +145,11 @@ def handle_keyword(settings: Settings, conversation_id: str, message_id: int, ki
             outbox.queue_text(session, settings, conversation, reply[0], author="system", kind=reply[1], in_reply_to=message.id)
 
 
-def _consent(session: Any, conversation: Conversation, kind: str) -> None:
-    consent = Consent(
-        account_id=conversation.account_id,
-        conversation_id=conversation.id,
-        channel=conversation.channel,
-        channel_address=conversation.channel_address,
-        kind=kind,
-    )
-    session.add(consent)
-    session.flush()
-    audit(session, "debtor", f"{kind}_recorded", "consent", consent.id, channel=conversation.channel, keyword=True)
-
-
 def hold_if_opted_out(conversation_id: str, message_id: int) -> bool:
     """A message from a number that opted out is kept, and not answered until START."""
     with session_scope() as session:
         conversation = session.get(Conversation, conversation_id)
-        consent = outbox.latest_consent(session, conversation.channel, conversation.channel_address)
+        consent = records.latest_consent(session, conversation.channel, conversation.channel_address)
         if consent is None or consent.kind != "opt_out":
             return False
         message = session.get(Message, message_id)

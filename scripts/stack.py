@@ -142,11 +142,12 @@ class Stack:
             Service(
                 "rasa",
                 [
-                    str(RASA_BIN / "rasa"), "run", "--enable-api", "--model", str(model.resolve()),
+                    str(RASA_BIN / "rasa"), "run", "--enable-api", "--auth-token", env.get("RASA_TOKEN", "dev-rasa-token"),
+                    "--model", str(model.resolve()),
                     "--port", str(self.rasa_port), "--interface", "127.0.0.1",
                     "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
                 ],
-                f"{self.rasa_url}/status",
+                f"{self.rasa_url}/status?token={env.get('RASA_TOKEN', 'dev-rasa-token')}",
                 env,
                 self.log_dir / "rasa.log",
             ),

@@ -17,6 +17,7 @@ DEV_ACTIONS_TOKEN = "dev-actions-token"
 DEV_SECRET_KEY = "dev-secret-key-change-me"
 DEV_TWILIO_ACCOUNT_SID = "AC00000000000000000000000000000000"
 DEV_TWILIO_AUTH_TOKEN = "dev-twilio-auth-token"
+DEV_RASA_TOKEN = "dev-rasa-token"
 
 
 class Settings(BaseSettings):
@@ -32,6 +33,9 @@ class Settings(BaseSettings):
 
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_timeout_seconds: float = 30.0
+    # Rasa's HTTP API (trackers) is started with --auth-token; the api uses it to update a conversation's
+    # slots when an agent hands it back.
+    rasa_token: str = DEV_RASA_TOKEN
 
     creditor_api_key: str = DEV_CREDITOR_API_KEY
     actions_token: str = Field(DEV_ACTIONS_TOKEN, description="Shared secret of the action server")
@@ -74,8 +78,20 @@ class Settings(BaseSettings):
     # Inbound messages left unanswered (Rasa down, api restarted) are retried at this interval.
     inbound_retry_seconds: float = 5.0
 
+    # Agent console: how long a sign-in lasts, and how many wrong passwords (per agent, per 15 minutes)
+    # before sign-in is refused for a while.
+    console_session_hours: int = 12
+    console_max_failed_sign_ins: int = 5
+    # The demo agent created by `seed-demo` (local development only; production creates agents with the CLI).
+    demo_agent_email: str = "agent@demo.example"
+    demo_agent_password: str = "demo-agent-password"
+
     webchat_dir: Path = REPO_ROOT / "web" / "node_modules" / "rasa-webchat" / "lib"
     font_dir: Path = Path("/usr/share/fonts/truetype/dejavu")
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
 
     @property
     def base_url(self) -> str:
@@ -89,6 +105,7 @@ class Settings(BaseSettings):
                 "ACTIONS_TOKEN": (self.actions_token, DEV_ACTIONS_TOKEN),
                 "SECRET_KEY": (self.secret_key, DEV_SECRET_KEY),
                 "TWILIO_AUTH_TOKEN": (self.twilio_auth_token, DEV_TWILIO_AUTH_TOKEN),
+                "RASA_TOKEN": (self.rasa_token, DEV_RASA_TOKEN),
             }
             unsafe = [name for name, (value, default) in dev_values.items() if value == default]
             if unsafe:

@@ -4,7 +4,7 @@ for user-facing text that does not live in domain.yml: documents, e-mails, api m
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 from babel.dates import format_date as _babel_format_date
+from babel.dates import format_datetime as _babel_format_datetime
 from babel.numbers import format_currency, get_currency_precision
 
 FALLBACK_LANGUAGE = "en"
@@ -39,6 +40,13 @@ def format_money(minor: int, currency: str, language: str) -> str:
 def format_date(d: date, language: str) -> str:
     """A date spelled out (31 janvier 2026, 31 January 2026), so day and month cannot be swapped."""
     return _babel_format_date(d, format="long", locale=LOCALES[_supported(language)])
+
+
+def format_datetime(moment: datetime, language: str) -> str:
+    """A day and time in the moment's own timezone (lundi 7 décembre, 09:00 / Monday 7 December, 09:00)."""
+    return _babel_format_datetime(
+        moment, "EEEE d MMMM, HH:mm", tzinfo=moment.tzinfo, locale=LOCALES[_supported(language)]
+    )
 
 
 def _supported(language: str) -> str:

@@ -13,9 +13,10 @@ from pydantic import BaseModel, Field
 
 from api.deps import SessionDep, SettingsDep, require_action_server
 from api.models import Conversation, Creditor
-from api.services import arrangements, offers, records
+from api.services import arrangements, handoffs, offers, records
+from api.services.bot_context import commitment_view, conversation_context
 from api.services.errors import InvalidDate, NotFound
-from api.services.presentation import account_view, limits_view, offer_view
+from api.services.presentation import limits_view, offer_view
 from api.services.verification import verify_identity
 
 router = APIRouter(
@@ -33,36 +34,9 @@ def _conversation(session: SessionDep, conversation_id: str) -> Conversation:
     return conversation
 
 
-def _context(session: SessionDep, conversation: Conversation, settings: SettingsDep) -> dict[str, Any]:
-    creditor = session.get(Creditor, conversation.creditor_id)
-    language = conversation.language or settings.default_language
-    verified = conversation.verified_at is not None and conversation.account is not None
-    return {
-        "conversation_id": conversation.id,
-        "channel": conversation.channel,
-        "language": language,
-        "creditor_name": creditor.name,
-        "collector_name": settings.collector_name,
-        "verified": verified,
-        "locked": conversation.locked_at is not None,
-        "opted_out": records.is_opted_out(session, conversation.channel, conversation.channel_address),
-        "privacy_contact": settings.privacy_contact,
-        "account": (
-            account_view(
-                conversation.account,
-                creditor.name,
-                language,
-                arrangements.payment_methods(creditor, conversation.account, language),
-            )
-            if verified
-            else None
-        ),
-    }
-
-
 @router.get("/context")
 def read_context(conversation_id: str, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
-    return _context(session, _conversation(session, conversation_id), settings)
+    return conversation_context(session, _conversation(session, conversation_id), settings)
 
 
 class VerifyIn(BaseModel):
@@ -83,15 +57,14 @@ def verify(conversation_id: str, body: VerifyIn, session: SessionDep, settings: 
         max_attempts=settings.verification_max_attempts,
     )
     records.audit(session, "bot", "verification_attempt", "conversation", conversation.id, succeeded=result.verified)
-    if result.locked:
-        records.request_handoff(
-            session, conversation, "verification_locked", {"verified": False, "reason": "verification_locked"}
-        )
-    return {
+    answer: dict[str, Any] = {
         "status": "verified" if result.verified else ("locked" if result.locked else "failed"),
         "attempts_left": result.attempts_left,
-        "context": _context(session, conversation, settings),
     }
+    if result.locked:
+        _, team = handoffs.request_handoff(session, conversation, "verification_locked")
+        answer["handoff"] = handoffs.debtor_view(team, conversation)
+    return {**answer, "context": conversation_context(session, conversation, settings)}
 
 
 class LanguageIn(BaseModel):
@@ -124,9 +97,13 @@ class DisputeIn(BaseModel):
 
 
 @router.post("/disputes", status_code=201)
-def add_dispute(conversation_id: str, body: DisputeIn, session: SessionDep) -> dict[str, int]:
-    dispute = records.record_dispute(session, _conversation(session, conversation_id), body.reason)
-    return {"id": dispute.id}
+def add_dispute(conversation_id: str, body: DisputeIn, session: SessionDep) -> dict[str, Any]:
+    conversation = _conversation(session, conversation_id)
+    dispute = records.record_dispute(session, conversation, body.reason)
+    handoff = handoffs.active_handoff(session, conversation.id)
+    # A creditor who reviews disputes: the debtor is told a person will look at it.
+    review = handoff is not None and handoff.reason == "dispute"
+    return {"id": dispute.id, "review": review}
 
 
 @router.post("/opt-out", status_code=201)
@@ -136,23 +113,16 @@ def opt_out(conversation_id: str, session: SessionDep) -> dict[str, str]:
 
 
 class HandoffIn(BaseModel):
-    reason: str = Field(max_length=32)
+    reason: Literal["request_human", "repeated_fallback", "outside_policy", "dispute", "complaint"] = "request_human"
     note: str | None = Field(default=None, max_length=500)
 
 
 @router.post("/handoffs", status_code=201)
-def add_handoff(conversation_id: str, body: HandoffIn, session: SessionDep, settings: SettingsDep) -> dict[str, int]:
+def add_handoff(conversation_id: str, body: HandoffIn, session: SessionDep) -> dict[str, Any]:
+    """Queues the conversation for a person; says when one will answer (the creditor's team hours)."""
     conversation = _conversation(session, conversation_id)
-    context = _context(session, conversation, settings)
-    summary = {
-        "verified": context["verified"],
-        "reference": context["account"]["reference"] if context["account"] else None,
-        "balance_text": context["account"]["total_text"] if context["account"] else None,
-        "reason": body.reason,
-        "note": body.note,
-    }
-    handoff = records.request_handoff(session, conversation, body.reason, summary)
-    return {"id": handoff.id, "priority": handoff.priority}
+    handoff, team = handoffs.request_handoff(session, conversation, body.reason, note=body.note)
+    return {"id": handoff.id, "priority": handoff.priority, **handoffs.debtor_view(team, conversation)}
 
 
 def _limits(session: SessionDep, conversation: Conversation) -> dict[str, Any]:
@@ -182,7 +152,12 @@ class ProposalIn(BaseModel):
 def propose(conversation_id: str, body: ProposalIn, session: SessionDep) -> dict[str, Any]:
     conversation = _conversation(session, conversation_id)
     row, accepted = arrangements.evaluate_proposal(session, conversation, offers.Proposal(**body.model_dump()))
-    return {"accepted": accepted, **offer_view(row, conversation.language or "fr"), "limits": _limits(session, conversation)}
+    answer = {"accepted": accepted, **offer_view(row, conversation.language or "fr"), "limits": _limits(session, conversation)}
+    if not accepted and arrangements.insists_outside_policy(session, conversation):
+        # The debtor keeps asking for what the policy forbids: a person may agree to it, the bot may not.
+        _, team = handoffs.request_handoff(session, conversation, "outside_policy", note=row.id)
+        answer["handoff"] = handoffs.debtor_view(team, conversation)
+    return answer
 
 
 @router.post("/offers/{offer_id}/summary")
@@ -208,6 +183,7 @@ def accept(conversation_id: str, offer_id: str, body: AcceptIn, session: Session
         "commitment_reference": commitment.reference,
         "confirmation_number": confirmation.number,
         "document_url": arrangements.document_url(confirmation, settings),
+        "plan_text": commitment_view(commitment, conversation.language or "fr")["schedule_text"],
     }
 
 
@@ -228,16 +204,16 @@ class VulnerabilityIn(CareIn):
 
 @router.post("/vulnerability", status_code=201)
 def vulnerability(conversation_id: str, body: VulnerabilityIn, session: SessionDep) -> dict[str, Any]:
-    resources = records.flag_vulnerability(
-        session, _conversation(session, conversation_id), body.confidence, body.claimed_reference
-    )
-    return {"support_resources": resources}
+    conversation = _conversation(session, conversation_id)
+    resources, team = records.flag_vulnerability(session, conversation, body.confidence, body.claimed_reference)
+    return {"support_resources": resources, "handoff": handoffs.debtor_view(team, conversation) if team else None}
 
 
 @router.post("/complaints", status_code=201)
-def complaint(conversation_id: str, body: CareIn, session: SessionDep) -> dict[str, int]:
-    handoff = records.record_complaint(session, _conversation(session, conversation_id), body.confidence)
-    return {"handoff_id": handoff.id}
+def complaint(conversation_id: str, body: CareIn, session: SessionDep) -> dict[str, Any]:
+    conversation = _conversation(session, conversation_id)
+    handoff, team = records.record_complaint(session, conversation, body.confidence)
+    return {"handoff_id": handoff.id, "handoff": handoffs.debtor_view(team, conversation)}
 
 
 class PaymentClaimIn(BaseModel):

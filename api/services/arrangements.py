@@ -29,8 +29,9 @@ from api.models import (
     utcnow,
 )
 from api.services import offers
+from api.services.presentation import offer_view
 from api.services.confirmation_pdf import ConfirmationDocument, render_confirmation_pdf
-from api.services.errors import AgreementRequired, CollectionPaused, Conflict, NotFound, UnderCare
+from api.services.errors import AgreementRequired, CollectionPaused, Conflict, DomainError, NotFound, UnderCare
 from api.services.records import audit, require_account
 from api.services.signing import sign_token
 
@@ -55,11 +56,14 @@ def policy_of(policy: NegotiationPolicy | None) -> offers.Policy:
     )
 
 
-def _collectable_account(session: Session, conversation: Conversation) -> tuple[Account, offers.Policy]:
+def _collectable_account(
+    session: Session, conversation: Conversation, *, reviewed_by_agent: bool = False
+) -> tuple[Account, offers.Policy]:
     account = require_account(conversation)
     if account.status == "disputed":
         raise CollectionPaused()
-    if account.vulnerable:
+    # A vulnerable debtor's account waits for a person: an agent is that person, the bot never is.
+    if account.vulnerable and not reviewed_by_agent:
         raise UnderCare()
     creditor = session.get(Creditor, account.creditor_id)
     return account, policy_of(creditor.policy if creditor else None)
@@ -136,6 +140,19 @@ def evaluate_proposal(session: Session, conversation: Conversation, proposal: of
     return row, evaluation.accepted
 
 
+def insists_outside_policy(session: Session, conversation: Conversation, times: int = 2) -> bool:
+    """True when the debtor's last `times` proposals were all outside the policy (countered, not taken)."""
+    recent = list(
+        session.scalars(
+            select(Offer)
+            .where(Offer.conversation_id == conversation.id, Offer.proposal != {})
+            .order_by(Offer.created_at.desc(), Offer.id.desc())
+            .limit(times)
+        )
+    )
+    return len(recent) == times and all(row.status in ("countered", "declined") and row.reasons for row in recent)
+
+
 def _offer_of_conversation(session: Session, conversation: Conversation, offer_id: str) -> Offer:
     row = session.get(Offer, offer_id)
     if row is None or row.conversation_id != conversation.id:
@@ -167,10 +184,17 @@ def _short_reference(prefix: str, today: dt.date) -> str:
 
 
 def accept_offer(
-    session: Session, conversation: Conversation, offer_id: str, *, agreed_summary: str, settings: Settings
+    session: Session,
+    conversation: Conversation,
+    offer_id: str,
+    *,
+    agreed_summary: str,
+    settings: Settings,
+    actor: str = "bot",
+    outside_policy_reason: str | None = None,
 ) -> tuple[Commitment, Confirmation]:
     """Records the commitment the debtor explicitly agreed to, and its written confirmation."""
-    account, _ = _collectable_account(session, conversation)
+    account, _ = _collectable_account(session, conversation, reviewed_by_agent=actor.startswith("agent:"))
     row = _offer_of_conversation(session, conversation, offer_id)
     if row.status == "accepted":
         raise Conflict()
@@ -189,6 +213,8 @@ def accept_offer(
         discount_minor=row.discount_minor,
         frequency=row.frequency,
         agreed_summary=agreed_summary,
+        recorded_by=actor,
+        outside_policy_reason=outside_policy_reason,
         instalments=[
             Instalment(sequence=n, due_date=dt.date.fromisoformat(i["due_date"]), amount_minor=i["amount_minor"])
             for n, i in enumerate(row.schedule, start=1)
@@ -206,15 +232,78 @@ def accept_offer(
     confirmation = create_confirmation(session, account, commitment, conversation, settings)
     audit(
         session,
-        "bot",
+        actor,
         "commitment_recorded",
         "commitment",
         commitment.reference,
         total_minor=commitment.total_minor,
         instalments=len(commitment.instalments),
         confirmation=confirmation.number,
+        outside_policy=outside_policy_reason is not None,
     )
     return commitment, confirmation
+
+
+class OutsidePolicy(DomainError):
+    """The arrangement is outside the creditor's policy: record it only with a reason (agents only)."""
+
+    code = "outside_policy"
+
+    def __init__(self, counter_offer: dict[str, Any]) -> None:
+        super().__init__(self.__doc__)
+        self.counter_offer = counter_offer
+
+    def problem_extra(self) -> dict[str, Any]:
+        return {"reasons": self.counter_offer["reasons"], "counter_offer": self.counter_offer}
+
+
+def record_agent_commitment(
+    session: Session,
+    conversation: Conversation,
+    proposal: offers.Proposal,
+    *,
+    actor: str,
+    settings: Settings,
+    outside_policy_reason: str | None = None,
+) -> tuple[Commitment, Confirmation]:
+    """An arrangement an agent agreed with the debtor: within policy as asked, or beyond it with a reason."""
+    account, policy = _collectable_account(session, conversation, reviewed_by_agent=True)
+    terms: dict[str, Any] = {
+        "balance_minor": account.balance_minor,
+        "fees_minor": account.fees_minor,
+        "currency": account.currency,
+        "policy": policy,
+        "today": debtor_today(account),
+    }
+    evaluation = offers.evaluate(proposal, **terms)
+    proposal_record = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in asdict(proposal).items()}
+    if evaluation.accepted:
+        offer, reasons, reason_given = evaluation.offer, (), None
+    elif outside_policy_reason:
+        try:
+            offer = offers.as_asked(proposal, **terms)
+        except ValueError as exc:
+            raise InvalidArrangement(str(exc)) from exc
+        reasons, reason_given = evaluation.reasons, outside_policy_reason
+    else:
+        counter = _store_offer(
+            session, account, conversation, evaluation.offer, status="countered", reasons=evaluation.reasons, proposal=proposal_record
+        )
+        raise OutsidePolicy(offer_view(counter, conversation.language or account.language))
+    row = _store_offer(session, account, conversation, offer, status="summarised", reasons=tuple(reasons), proposal=proposal_record)
+    row.summarised_at = utcnow()
+    audit(session, actor, "offer_evaluated", "offer", row.id, accepted=evaluation.accepted, reasons=list(evaluation.reasons))
+    # The evidence is what the agent recorded, in the debtor's language, as the debtor will read it in writing.
+    summary = offer_view(row, conversation.language or account.language)["schedule_text"]
+    return accept_offer(
+        session, conversation, row.id, agreed_summary=summary, settings=settings, actor=actor, outside_policy_reason=reason_given
+    )
+
+
+class InvalidArrangement(DomainError):
+    """These terms cannot make a payment plan (a date in the past, no amount or count, more than is due)."""
+
+    code = "invalid_arrangement"
 
 
 def create_confirmation(

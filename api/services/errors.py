@@ -6,6 +6,10 @@ class DomainError(Exception):
 
     code = "domain_error"
 
+    def problem_extra(self) -> dict:
+        """Fields added to the HTTP problem body (e.g. the counter-offer of a refused arrangement)."""
+        return {}
+
 
 class InvalidLink(DomainError):
     """A signed link was altered, forged, or made for another purpose: the holder should ask for a new one."""

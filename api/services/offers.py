@@ -173,6 +173,38 @@ def default_options(
     return options or [offer_for("full")]
 
 
+def as_asked(
+    proposal: Proposal,
+    *,
+    balance_minor: int,
+    fees_minor: int,
+    currency: str,
+    policy: Policy,
+    today: date,
+) -> Offer:
+    """The proposal exactly as asked, beyond the policy's bounds: for a person who may grant more than the
+    bot (the agent records why). Still refused: dates in the past, a plan with no terms, amounts that
+    cannot be paid in positive instalments, and a settlement above what is due."""
+    debt = _debt(balance_minor, fees_minor, currency, policy)
+    first = proposal.first_due_date or today + timedelta(days=DEFAULT_FIRST_PAYMENT_DAYS)
+    if first < today:
+        raise ValueError("date_in_past")
+    if proposal.kind == "instalments":
+        if proposal.instalment_amount_minor:
+            schedule = schedule_for_instalment_amount(debt.due_minor, proposal.instalment_amount_minor, first, proposal.frequency)
+        elif proposal.instalment_count:
+            schedule = build_schedule(debt.due_minor, proposal.instalment_count, first, proposal.frequency)
+        else:
+            raise ValueError("no_terms")
+        return _plan(debt, schedule, proposal.frequency)
+    if proposal.kind == "settlement":
+        settled = proposal.instalment_amount_minor or debt.due_minor
+        if not 1 <= settled <= debt.due_minor:
+            raise ValueError("settlement_amount")
+        return _single_payment("settlement", debt, first if proposal.first_due_date else today, debt.due_minor - settled)
+    return _single_payment(proposal.kind, debt, first if proposal.first_due_date else today)
+
+
 # --- one evaluation per kind of proposal -------------------------------------------------------------------
 
 

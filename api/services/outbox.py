@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import secrets
 from typing import Any
 
@@ -30,7 +31,8 @@ from api import i18n
 from api.core.config import Settings
 from api.core.logging import log
 from api.db import session_scope
-from api.models import Consent, Conversation, Message, ShortLink, utcnow
+from api.models import Conversation, Message, ShortLink, utcnow
+from api.services.records import latest_consent
 from api.services.errors import DomainError
 from channels import sms_text
 
@@ -100,15 +102,6 @@ def our_number(settings: Settings, channel: str) -> str:
 # -------------------------------------------------------------------------------------------------------
 # Rules
 # -------------------------------------------------------------------------------------------------------
-
-def latest_consent(session: Session, channel: str, address: str) -> Consent | None:
-    return session.scalar(
-        select(Consent)
-        .where(Consent.channel == channel, Consent.channel_address == address)
-        .order_by(Consent.id.desc())
-        .limit(1)
-    )
-
 
 def last_inbound_at(session: Session, conversation_id: str) -> dt.datetime | None:
     return session.scalar(
@@ -330,8 +323,6 @@ class Outbox:
         if payload.get("content_sid"):
             params["content_sid"] = payload["content_sid"]
             if payload.get("variables"):
-                import json  # noqa: PLC0415
-
                 params["content_variables"] = json.dumps(payload["variables"])
         else:
             params["body"] = message.text

@@ -34,3 +34,18 @@ async def send_to_rasa(
     except httpx.HTTPError as exc:
         raise RasaUnavailable(str(exc)) from exc
     return response.json() or []
+
+
+async def append_tracker_events(
+    client: httpx.AsyncClient, rasa_url: str, token: str, sender: str, events: list[dict[str, Any]]
+) -> None:
+    """Appends events (slots, a closed form) to a conversation's tracker through Rasa's HTTP API."""
+    try:
+        response = await client.post(
+            f"{rasa_url.rstrip('/')}/conversations/{sender}/tracker/events",
+            params={"include_events": "NONE", "token": token},
+            json=events,
+        )
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise RasaUnavailable(str(exc)) from exc

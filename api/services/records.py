@@ -11,7 +11,6 @@ import datetime as dt
 
 from api.models import (
     Account,
-    AuditEntry,
     Consent,
     ContactPreference,
     Conversation,
@@ -22,23 +21,9 @@ from api.models import (
     PaymentClaim,
     Signal,
 )
+from api.services import handoffs
+from api.services.audit import audit
 from api.services.errors import NotVerified
-
-# Vulnerability first: a person in distress must not wait behind a routine request.
-HANDOFF_PRIORITY = {"vulnerability": 0, "verification_locked": 1, "complaint": 1, "dispute": 2}
-
-
-def audit(session: Session, actor: str, action: str, entity: str, entity_id: Any, **detail: Any) -> None:
-    session.add(
-        AuditEntry(
-            actor=actor,
-            action=action,
-            entity=entity,
-            entity_id=None if entity_id is None else str(entity_id),
-            detail=detail,
-        )
-    )
-
 
 def last_inbound_message(session: Session, conversation: Conversation) -> Message | None:
     return session.scalar(
@@ -56,6 +41,7 @@ def record_signal(
     kind: str,
     detail: str | None,
     confidence: float | None,
+    actor: str = "bot",
 ) -> Signal:
     message = last_inbound_message(session, conversation)
     signal = Signal(
@@ -69,7 +55,7 @@ def record_signal(
     )
     session.add(signal)
     session.flush()
-    audit(session, "bot", "signal_recorded", "signal", signal.id, kind=kind, detail=detail)
+    audit(session, actor, "signal_recorded", "signal", signal.id, kind=kind, detail=detail)
     return signal
 
 
@@ -79,66 +65,71 @@ def require_account(conversation: Conversation) -> Account:
     return conversation.account
 
 
-def record_dispute(session: Session, conversation: Conversation, reason: str | None) -> Dispute:
-    """Records the dispute and pauses collection on the account until it is reviewed."""
+def record_dispute(session: Session, conversation: Conversation, reason: str | None, actor: str = "bot") -> Dispute:
+    """Records the dispute and pauses collection on the account until it is reviewed.
+
+    When the creditor wants disputes reviewed by a person, the dispute also joins the agents' queue.
+    """
     account = require_account(conversation)
     dispute = Dispute(account_id=account.id, conversation_id=conversation.id, reason=reason)
     account.status = "disputed"
     session.add(dispute)
     session.flush()
-    audit(session, "bot", "dispute_recorded", "dispute", dispute.id, reason=reason, account=account.reference)
+    audit(session, actor, "dispute_recorded", "dispute", dispute.id, reason=reason, account=account.reference)
+    creditor = session.get(Creditor, conversation.creditor_id)
+    if creditor.review_disputes and not actor.startswith("agent:"):
+        handoffs.request_handoff(session, conversation, "dispute", actor=actor, note=reason)
     return dispute
 
 
-def record_opt_out(session: Session, conversation: Conversation) -> Consent:
+def record_consent(session: Session, conversation: Conversation, kind: str, actor: str, **detail: Any) -> Consent:
+    """An opt-out or opt-in on the conversation's channel and address (the latest one applies)."""
     consent = Consent(
         account_id=conversation.account_id,
         conversation_id=conversation.id,
         channel=conversation.channel,
         channel_address=conversation.channel_address,
-        kind="opt_out",
+        kind=kind,
     )
     session.add(consent)
     session.flush()
-    audit(session, "bot", "opt_out_recorded", "consent", consent.id, channel=conversation.channel)
+    audit(session, actor, f"{kind}_recorded", "consent", consent.id, channel=conversation.channel, **detail)
     return consent
 
 
-def is_opted_out(session: Session, channel: str, channel_address: str) -> bool:
-    latest = session.scalar(
+def record_opt_out(session: Session, conversation: Conversation, actor: str = "bot") -> Consent:
+    return record_consent(session, conversation, "opt_out", actor)
+
+
+def latest_consent(session: Session, channel: str, channel_address: str) -> Consent | None:
+    return session.scalar(
         select(Consent)
         .where(Consent.channel == channel, Consent.channel_address == channel_address)
         .order_by(Consent.id.desc())
         .limit(1)
     )
+
+
+def is_opted_out(session: Session, channel: str, channel_address: str) -> bool:
+    latest = latest_consent(session, channel, channel_address)
     return latest is not None and latest.kind == "opt_out"
 
 
-def request_handoff(session: Session, conversation: Conversation, reason: str, summary: dict[str, Any]) -> Handoff:
-    handoff = Handoff(
-        conversation_id=conversation.id,
-        account_id=conversation.account_id,
-        reason=reason,
-        priority=HANDOFF_PRIORITY.get(reason, 3),
-        summary=summary,
-    )
-    # The conversation stays with the bot until the agent console exists (issue 5) to route it to a queue.
-    session.add(handoff)
-    session.flush()
-    audit(session, "bot", "handoff_requested", "handoff", handoff.id, reason=reason)
-    return handoff
-
-
 def flag_vulnerability(
-    session: Session, conversation: Conversation, confidence: float | None, claimed_reference: str | None = None
-) -> list[str]:
+    session: Session,
+    conversation: Conversation,
+    confidence: float | None,
+    claimed_reference: str | None = None,
+    actor: str = "bot",
+) -> tuple[list[str], handoffs.Availability | None]:
     """Stops collection talk, hands to a person first in the queue, and returns where to find help.
 
     Before verification is complete, the account the person pointed at (the reference they gave, or the
     account their phone number is on) is flagged too: a flag only protects (collection waits for a person
-    to review), and the writer learns nothing from it.
+    to review), and the writer learns nothing from it. An agent who flags it is already the person: no
+    new handoff then.
     """
-    record_signal(session, conversation, kind="vulnerability", detail=None, confidence=confidence)
+    record_signal(session, conversation, kind="vulnerability", detail=None, confidence=confidence, actor=actor)
     account = conversation.account if conversation.verified_at is not None else None
     if account is None and claimed_reference:
         account = session.scalar(
@@ -148,18 +139,23 @@ def flag_vulnerability(
         account = session.get(Account, conversation.candidate_account_id)
     if account is not None:
         account.vulnerable = True
-        audit(session, "bot", "vulnerability_flagged", "account", account.id, verified=conversation.verified_at is not None)
-    summary = {"verified": conversation.verified_at is not None, "account_flagged": account is not None}
-    request_handoff(session, conversation, "vulnerability", summary)
+        audit(session, actor, "vulnerability_flagged", "account", account.id, verified=conversation.verified_at is not None)
+    team = None
+    if not actor.startswith("agent:"):
+        _, team = handoffs.request_handoff(
+            session, conversation, "vulnerability", actor=actor, note="account flagged" if account else None
+        )
     creditor = session.get(Creditor, conversation.creditor_id)
     resources = creditor.support_resources or {}
     language = conversation.language or "en"
-    return list(resources.get(language) or resources.get("en") or [])
+    return list(resources.get(language) or resources.get("en") or []), team
 
 
-def record_complaint(session: Session, conversation: Conversation, confidence: float | None) -> Handoff:
+def record_complaint(
+    session: Session, conversation: Conversation, confidence: float | None
+) -> tuple[Handoff, handoffs.Availability]:
     record_signal(session, conversation, kind="complaint", detail=None, confidence=confidence)
-    return request_handoff(session, conversation, "complaint", {"verified": conversation.verified_at is not None})
+    return handoffs.request_handoff(session, conversation, "complaint")
 
 
 def record_payment_claim(

@@ -25,7 +25,9 @@ from api.core.config import Settings
 from api.core.logging import log
 from api.db import session_scope
 from api.models import Account, Conversation, Creditor, Message, utcnow
-from api.services.compliance import bot_input
+from api.services import handoffs, records
+from api.services.compliance import bot_input, is_opt_out_keyword
+from api.services.console_hub import notify_after_commit
 from api.services.language import detect_language
 from api.services.rasa import RasaUnavailable, send_to_rasa
 from channels.sms_text import button_choice
@@ -43,6 +45,8 @@ class Reply:
     text: str
     buttons: list[dict[str, str]] = field(default_factory=list)
     author: str = "bot"
+    # What kind of system message this is (kept in the message's payload), e.g. waiting_ack.
+    kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,12 @@ Deliver = Callable[[str, str, str, list[Reply]], Awaitable[None]]
 def _reply_from_rasa(item: dict[str, Any]) -> Reply:
     buttons = [{"title": b.get("title", ""), "payload": b.get("payload", "")} for b in item.get("buttons") or []]
     return Reply(text=item.get("text") or "", buttons=buttons)
+
+
+def watch_for_console(session: Any, conversation: Conversation) -> None:
+    """Consoles follow the conversations a person has, or that wait in the queue (outside hours)."""
+    if conversation.state != "bot" or handoffs.active_handoff(session, conversation.id) is not None:
+        notify_after_commit(session, "message", conversation_id=conversation.id)
 
 
 def find_or_create_conversation(channel: str, channel_address: str, creditor_id: int | None = None) -> str:
@@ -154,6 +164,7 @@ class ConversationRouter:
                 )
             conversation.last_message_at = utcnow()
             session.flush()
+            watch_for_console(session, conversation)
             log.info("message_received", conversation_id=conversation.id, message_id=message.id, chars=len(text))
             rejected = None
             if too_long:
@@ -227,8 +238,8 @@ class ConversationRouter:
 
     async def _answer(self, item: dict[str, Any]) -> tuple[list[Reply], bool]:
         if item["state"] != "bot":
-            # Issue 5's console takes these; until then they stay stored and unanswered by the bot.
-            return [], True
+            # A person has (or is about to have) the conversation: the console shows the message, Rasa never sees it.
+            return await to_thread.run_sync(self._to_agent, item), True
         metadata = {"channel": item["channel"], "language": item["language"]}
         conversation_id, message_id = item["conversation_id"], item["message_id"]
         try:
@@ -248,6 +259,35 @@ class ConversationRouter:
             return stored, False
         return await to_thread.run_sync(self._finish, conversation_id, message_id, "processed", None, replies), True
 
+    def _to_agent(self, item: dict[str, Any]) -> list[Reply]:
+        """Marks the message for the agent; a stop request is still honoured at once, and a debtor still
+        waiting for a person is told once that their message was passed on."""
+        with session_scope() as session:
+            conversation = session.get(Conversation, item["conversation_id"])
+            message = session.get(Message, item["message_id"])
+            message.status, message.processed_at = "for_agent", utcnow()
+            language = conversation.language or self.settings.default_language
+            replies: list[Reply] = []
+            if is_opt_out_keyword(message.text):
+                if not records.is_opted_out(session, conversation.channel, conversation.channel_address):
+                    records.record_opt_out(session, conversation, actor="debtor")
+                    replies.append(Reply(text=i18n.t("router.opt_out_confirmed", language), author="system"))
+            elif conversation.state == "waiting_for_agent" and not self._waiting_acknowledged(session, conversation):
+                replies.append(Reply(text=i18n.t("router.waiting_for_agent", language), author="system", kind="waiting_ack"))
+            self._store_replies(session, conversation, message, replies)
+            notify_after_commit(session, "message", conversation_id=conversation.id)
+            return replies
+
+    def _waiting_acknowledged(self, session: Any, conversation: Conversation) -> bool:
+        handoff = handoffs.active_handoff(session, conversation.id)
+        since = handoff.created_at if handoff else conversation.created_at
+        acks = session.scalars(
+            select(Message.payload)
+            .where(Message.conversation_id == conversation.id, Message.direction == "outbound", Message.author == "system")
+            .where(Message.created_at >= since)
+        )
+        return any((payload or {}).get("kind") == "waiting_ack" for payload in acks)
+
     async def _rasa(self, channel: str, conversation_id: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
         webhook = RASA_WEBHOOKS.get(channel, "rest")
         return await send_to_rasa(self.http, self.settings.rasa_url, conversation_id, text, metadata, webhook=webhook)
@@ -266,7 +306,9 @@ class ConversationRouter:
             message.error = error
             if status == "processed":
                 message.processed_at = utcnow()
-            self._store_replies(session, session.get(Conversation, conversation_id), message, replies)
+            conversation = session.get(Conversation, conversation_id)
+            self._store_replies(session, conversation, message, replies)
+            watch_for_console(session, conversation)
         return replies
 
     def _store_replies(self, session: Any, conversation: Conversation, message: Message, replies: list[Reply]) -> None:
@@ -279,6 +321,8 @@ class ConversationRouter:
             payload: dict[str, Any] = {"in_reply_to": message.id}
             if reply.buttons:
                 payload["buttons"] = reply.buttons
+            if reply.kind:
+                payload["kind"] = reply.kind
             session.add(
                 Message(
                     conversation_id=conversation.id,

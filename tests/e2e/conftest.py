@@ -14,6 +14,10 @@ import pytest
 from scripts.stack import ROOT, Stack, free_port
 
 CREDITOR_KEY = "e2e-creditor-key"
+ALWAYS_OPEN = {
+    "timezone": "Europe/Paris",
+    "weekly": {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+}
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +44,10 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         extra_env={"CREDITOR_API_KEY": CREDITOR_KEY},
     )
     stack.start()
+    # The tests run at any hour: the agents' team is at work all the time, unless a test says otherwise.
+    settings = {"agent_hours": ALWAYS_OPEN, "expected_wait_minutes": 10, "review_disputes": False}
+    answer = httpx.put(f"{stack.api_url}/api/v1/handoff-settings", json=settings, headers={"X-API-Key": CREDITOR_KEY})
+    assert answer.status_code == 200, answer.text
     yield stack
     stack.stop()
 

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
+import re
 
-from tests.e2e.test_phone_channels import new_account
+import httpx
+import pytest
+from pypdf import PdfReader
+
+from tests.e2e.accounts import new_account
 from tests.e2e.webchat_client import WebChatDebtor, texts
 
 
@@ -45,3 +51,105 @@ def test_already_paid_records_the_claim_and_pauses_reminders(stack, creditor):
     last_2_november = dt.date(today.year if (today.month, today.day) >= (11, 2) else today.year - 1, 11, 2)
     assert (claim["paid_on"], claim["means"]) == (last_2_november.isoformat(), "transfer")
     assert stored["reminders_paused"] is True
+
+
+FORGOT = {
+    "fr": {
+        "verify": ("Bonjour", "{reference}", "12/03/1985"),
+        "forgot": "oh mince j'ai complètement oublié de payer cette facture, désolée",
+        "date": "le {d:%d/%m/%Y}",
+        "agree": "oui c'est bon",
+        "thanks": "Merci",
+    },
+    "en": {
+        "verify": ("Hello", "{reference}", "SW1A 1AA"),
+        "forgot": "sorry I totally forgot to pay that bill",
+        "date": "on {d:%d/%m/%Y}",
+        "agree": "yes that's fine",
+        "thanks": "Thank you",
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_forgot_to_pay_ends_in_a_promise_to_pay_on_a_date(stack, creditor, language):
+    """Forgot: thanked, offered to pay now or on a date; the date becomes a one-instalment commitment."""
+    account = new_account(creditor, language)
+    script = FORGOT[language]
+    promised = dt.date.today() + dt.timedelta(days=10)
+
+    async def conversation() -> list[str]:
+        async with WebChatDebtor(stack.api_url, language) as debtor:
+            for message in script["verify"]:
+                await debtor.say(message.format(reference=account["reference"]))
+            forgot = texts(await debtor.say(script["forgot"]))
+            asked_date = texts(await debtor.say("/request_deferral"))  # the "choose a date" button
+            summary = texts(await debtor.say(script["date"].format(d=promised)))
+            confirmed = texts(await debtor.say(script["agree"]))
+            return [forgot, asked_date, summary, confirmed]
+
+    forgot, asked_date, summary, confirmed = run(conversation())
+    assert ("oubli" in forgot) if language == "fr" else ("forget" in forgot)
+    assert account["reference"] in summary
+    assert "/documents/" in confirmed
+    stored = creditor.get(f"/api/v1/accounts/{account['reference']}").json()
+    (commitment,) = stored["commitments"]
+    (instalment,) = commitment["instalments"]
+    assert commitment["kind"] == "deferral" and commitment["status"] == "active"
+    # The demo policy waives the 20.00 fees for an arrangement: 380.00 on the promised day.
+    assert (instalment["due_date"], instalment["amount_minor"]) == (promised.isoformat(), 38000)
+    assert "forgot" in {s["kind"] for s in stored["signals"]}
+    assert len(stored["confirmations"]) == 1
+
+
+CHANGE_PLAN = {
+    "fr": {
+        "verify": ("Bonjour", "{reference}", "12/03/1985"),
+        "first_plan": ("je voudrais payer en plusieurs fois", "60 euros par mois", "oui je confirme"),
+        "change": "finalement je voudrais changer mon échéancier",
+        "amount": "100 euros par mois",
+        "agree": "oui je confirme",
+    },
+    "en": {
+        "verify": ("Hello", "{reference}", "SW1A 1AA"),
+        "first_plan": ("I'd like to pay in instalments", "60 euros a month", "yes I agree"),
+        "change": "actually I need to change my payment plan",
+        "amount": "100 euros a month",
+        "agree": "yes I agree",
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_a_changed_plan_replaces_the_old_one_with_a_new_written_confirmation(stack, creditor, language):
+    account = new_account(creditor, language)
+    script = CHANGE_PLAN[language]
+
+    async def conversation() -> tuple[str, str]:
+        async with WebChatDebtor(stack.api_url, language) as debtor:
+            for message in script["verify"]:
+                await debtor.say(message.format(reference=account["reference"]))
+            for message in script["first_plan"][:-1]:
+                await debtor.say(message)
+            first = texts(await debtor.say(script["first_plan"][-1]))
+            await debtor.say(script["change"])
+            summary = texts(await debtor.say(script["amount"]))
+            second = texts(await debtor.say(script["agree"]))
+            return first, summary, second
+
+    first, summary, second = run(conversation())
+    first_links = re.findall(r"/documents/([0-9a-f]+)\.pdf", first)
+    second_links = re.findall(r"/documents/([0-9a-f]+)\.pdf", second)
+    assert len(first_links) == 1 and len(second_links) == 1 and first_links != second_links
+    assert account["reference"] in summary
+    stored = creditor.get(f"/api/v1/accounts/{account['reference']}").json()
+    old, new = stored["commitments"]
+    assert (old["status"], new["status"]) == ("replaced", "active")
+    assert [i["amount_minor"] for i in old["instalments"]] == [6000] * 6 + [2000]
+    assert [i["amount_minor"] for i in new["instalments"]] == [10000, 10000, 10000, 8000]
+    old_confirmation, new_confirmation = stored["confirmations"]
+    assert old_confirmation["number"] != new_confirmation["number"]
+    document = httpx.get(new_confirmation["document_url"], timeout=30)
+    assert document.status_code == 200 and document.headers["content-type"] == "application/pdf"
+    content = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(document.content)).pages)
+    assert new_confirmation["number"] in content and account["reference"] in content

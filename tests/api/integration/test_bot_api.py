@@ -160,8 +160,9 @@ def test_vulnerability_flags_the_account_hands_over_first_and_gives_support_reso
     assert any("3114" in line for line in result["support_resources"])
     account = client.get("/api/v1/accounts/CR-10001", headers=creditor_headers).json()
     assert account["vulnerable"] is True
-    priorities = {h["reason"]: h["priority"] for h in account["handoffs"]}
-    assert priorities["vulnerability"] < priorities["request_human"]
+    # Still one place in the queue for the conversation, raised to the most urgent reason.
+    (handoff,) = account["handoffs"]
+    assert (handoff["reason"], handoff["priority"]) == ("vulnerability", 0)
     # No collection until a person has reviewed the account.
     refused = bot(client, actions_headers, "POST", conversation_id, "/offers", {"kind": "full"})
     assert refused.status_code == 409 and refused.json()["type"] == "urn:problem:under_care"

@@ -17,10 +17,10 @@ from fastapi import FastAPI
 from hypothesis import given
 from hypothesis import strategies as st
 from twilio.base.exceptions import TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from api.services.outbox import RedirectingHttpClient
 from scripts.fake_twilio import GSM7_BASIC, GSM7_EXTENSION, FakeTwilioSettings, count_segments, create_app
 from scripts.sms import send_and_follow
 
@@ -115,20 +115,9 @@ def fake_url(fake_app: FastAPI) -> Iterator[str]:
     thread.join()
 
 
-class FakeTwilioHttpClient(TwilioHttpClient):
-    """The twilio library's own HTTP client, pointed at the fake instead of api.twilio.com."""
-
-    def __init__(self, base_url: str) -> None:
-        super().__init__()
-        self.base_url = base_url
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any):  # type: ignore[override]
-        return super().request(method, url.replace("https://api.twilio.com", self.base_url), *args, **kwargs)
-
-
 @pytest.fixture
 def twilio(fake_url: str) -> Client:
-    return Client(ACCOUNT_SID, AUTH_TOKEN, http_client=FakeTwilioHttpClient(fake_url))
+    return Client(ACCOUNT_SID, AUTH_TOKEN, http_client=RedirectingHttpClient(fake_url))
 
 
 @pytest.fixture
@@ -188,7 +177,7 @@ def test_template_fields_are_recorded_as_sent(twilio: Client, fake: httpx.Client
 
 
 def test_a_wrong_auth_token_is_refused_with_401(fake_url: str) -> None:
-    intruder = Client(ACCOUNT_SID, "not-the-token", http_client=FakeTwilioHttpClient(fake_url))
+    intruder = Client(ACCOUNT_SID, "not-the-token", http_client=RedirectingHttpClient(fake_url))
 
     with pytest.raises(TwilioRestException) as refused:
         intruder.messages.create(to=DEBTOR, from_=CREDITOR_NUMBER, body="x")

@@ -1,0 +1,388 @@
+"""What an agent sees and does in the console, through the same services as the bot.
+
+Every action is refused unless the agent has claimed the conversation, and lands in the audit log as
+`agent:<id>`. What the agent sends reaches the debtor on their own channel: the web chat at once, SMS and
+WhatsApp through the outbox (which refuses opted-out numbers and free text outside the WhatsApp window).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from api import i18n
+from api.core.config import Settings
+from api.models import (
+    Account,
+    Agent,
+    AgentNote,
+    Commitment,
+    Confirmation,
+    Consent,
+    Conversation,
+    Creditor,
+    Dispute,
+    Handoff,
+    Message,
+    PaymentClaim,
+    Signal,
+    utcnow,
+)
+from api.services import arrangements, handoffs, offers, outbox, records
+from api.services.audit import audit
+from api.services.bot_context import commitment_view
+from api.services.console_hub import after_commit, hub, notify_after_commit
+from api.services.errors import NotFound, NotVerified
+from api.services.presentation import limits_view
+from api.services.router import PHONE_CHANNELS, Deliver, Reply
+from api.services.verification import verify_identity
+
+TRANSCRIPT_LIMIT = 500
+
+
+def actor(agent: Agent) -> str:
+    return f"agent:{agent.id}"
+
+
+def _agent_brief(agent: Agent | None) -> dict[str, Any] | None:
+    return {"id": agent.id, "name": agent.name} if agent else None
+
+
+def _waiting_seconds(handoff: Handoff, now: dt.datetime) -> int:
+    return max(0, int((now - handoff.created_at).total_seconds()))
+
+
+def handoff_view(handoff: Handoff, conversation: Conversation, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "handoff_id": handoff.id,
+        "conversation_id": conversation.id,
+        "reason": handoff.reason,
+        "priority": handoff.priority,
+        "status": handoff.status,
+        "created_at": handoff.created_at.isoformat(),
+        "waiting_seconds": _waiting_seconds(handoff, now),
+        "claimed_by": _agent_brief(handoff.claimed_by),
+        "claimed_at": handoff.claimed_at.isoformat() if handoff.claimed_at else None,
+        "channel": conversation.channel,
+        "language": conversation.language,
+        "state": conversation.state,
+        "summary": handoff.summary or {},
+    }
+
+
+def queue_view(session: Session) -> list[dict[str, Any]]:
+    now = utcnow()
+    return [handoff_view(h, session.get(Conversation, h.conversation_id), now) for h in handoffs.queue(session)]
+
+
+# -------------------------------------------------------------------------------------------------------
+# Reading a conversation
+# -------------------------------------------------------------------------------------------------------
+
+def _conversation(session: Session, conversation_id: str) -> Conversation:
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise NotFound()
+    return conversation
+
+
+def _linked_account(conversation: Conversation) -> Account | None:
+    return conversation.account if conversation.verified_at is not None else None
+
+
+def transcript(session: Session, conversation: Conversation) -> list[dict[str, Any]]:
+    """Every message of this conversation, and of the verified account's other conversations (any channel)."""
+    account = _linked_account(conversation)
+    conversation_ids = [conversation.id]
+    if account is not None:
+        conversation_ids += list(
+            session.scalars(select(Conversation.id).where(Conversation.account_id == account.id, Conversation.id != conversation.id))
+        )
+    messages = list(
+        session.scalars(
+            select(Message)
+            .where(Message.conversation_id.in_(conversation_ids))
+            .order_by(Message.created_at.desc(), Message.id.desc())
+            .limit(TRANSCRIPT_LIMIT)
+        )
+    )
+    signals: dict[int, list[dict[str, Any]]] = {}
+    for signal in session.scalars(select(Signal).where(Signal.conversation_id.in_(conversation_ids), Signal.message_id.is_not(None))):
+        signals.setdefault(signal.message_id, []).append(
+            {"kind": signal.kind, "detail": signal.detail, "confidence": signal.confidence}
+        )
+    return [
+        {
+            "id": m.id,
+            "conversation_id": m.conversation_id,
+            "this_conversation": m.conversation_id == conversation.id,
+            "channel": m.channel,
+            "direction": m.direction,
+            "author": m.author,
+            "text": m.text,
+            "status": m.status,
+            "created_at": m.created_at.isoformat(),
+            "signals": signals.get(m.id, []),
+        }
+        for m in reversed(messages)
+    ]
+
+
+def account_panel(session: Session, settings: Settings, account: Account, language: str) -> dict[str, Any]:
+    creditor = session.get(Creditor, account.creditor_id)
+
+    def money(minor: int) -> str:
+        return i18n.format_money(minor, account.currency, language)
+
+    def rows(model: Any, *order: Any) -> list[Any]:
+        return list(session.scalars(select(model).where(model.account_id == account.id).order_by(*order)))
+
+    policy = arrangements.policy_of(creditor.policy)
+    commitments = rows(Commitment, Commitment.agreed_at)
+    return {
+        "reference": account.reference,
+        "debtor_name": account.debtor_name,
+        "language": account.language,
+        "timezone": account.timezone,
+        "currency": account.currency,
+        "balance_minor": account.balance_minor,
+        "fees_minor": account.fees_minor,
+        "balance_text": money(account.balance_minor),
+        "fees_text": money(account.fees_minor),
+        "total_text": money(account.balance_minor + account.fees_minor),
+        "due_date": account.due_date.isoformat(),
+        "origin": account.origin,
+        "creditor_name": creditor.name,
+        "status": account.status,
+        "vulnerable": account.vulnerable,
+        "reminders_paused": account.reminders_paused,
+        "commitments": [
+            {
+                **commitment_view(c, language),
+                "kind": c.kind,
+                "agreed_at": c.agreed_at.isoformat(),
+                "recorded_by": c.recorded_by,
+                "outside_policy_reason": c.outside_policy_reason,
+                "instalments": [
+                    {"due_date": i.due_date.isoformat(), "amount_minor": i.amount_minor, "amount_text": money(i.amount_minor), "status": i.status}
+                    for i in c.instalments
+                ],
+            }
+            for c in commitments
+        ],
+        "confirmations": [
+            {
+                "number": c.number,
+                "commitment_reference": next((m.reference for m in commitments if m.id == c.commitment_id), None),
+                "created_at": c.created_at.isoformat(),
+                "sent_at": c.sent_at.isoformat() if c.sent_at else None,
+                "document_url": arrangements.document_url(c, settings),
+            }
+            for c in arrangements.confirmations_of(session, account)
+        ],
+        "disputes": [
+            {"id": d.id, "reason": d.reason, "status": d.status, "created_at": d.created_at.isoformat()}
+            for d in rows(Dispute, Dispute.id)
+        ],
+        "consents": [
+            {"channel": c.channel, "kind": c.kind, "created_at": c.created_at.isoformat()} for c in rows(Consent, Consent.id)
+        ],
+        "payment_claims": [
+            {"paid_on": p.paid_on.isoformat() if p.paid_on else None, "means": p.means, "status": p.status}
+            for p in rows(PaymentClaim, PaymentClaim.id)
+        ],
+        "signals": [
+            {"kind": s.kind, "detail": s.detail, "confidence": s.confidence, "created_at": s.created_at.isoformat()}
+            for s in rows(Signal, Signal.id)
+        ],
+        "policy": {
+            **limits_view(policy, account, language, arrangements.debtor_today(account)),
+            "max_deferral_days": policy.max_deferral_days,
+            "max_first_payment_days": policy.max_first_payment_days,
+            "max_settlement_discount_pct": policy.max_settlement_discount_pct,
+        },
+    }
+
+
+def conversation_view(session: Session, settings: Settings, conversation_id: str, agent: Agent) -> dict[str, Any]:
+    conversation = _conversation(session, conversation_id)
+    handoff = handoffs.active_handoff(session, conversation.id)
+    account = _linked_account(conversation)
+    language = conversation.language or (account.language if account else settings.default_language)
+    notes = session.scalars(
+        select(AgentNote)
+        .where(or_(AgentNote.conversation_id == conversation.id, AgentNote.account_id == account.id) if account else AgentNote.conversation_id == conversation.id)
+        .order_by(AgentNote.id)
+    )
+    return {
+        "conversation": {
+            "id": conversation.id,
+            "channel": conversation.channel,
+            "state": conversation.state,
+            "language": language,
+            "verified": account is not None,
+            "locked": conversation.locked_at is not None,
+            "opted_out": records.is_opted_out(session, conversation.channel, conversation.channel_address),
+            "whatsapp_window_open": (
+                outbox.within_whatsapp_window(session, settings, conversation) if conversation.channel == "whatsapp" else None
+            ),
+            "created_at": conversation.created_at.isoformat(),
+        },
+        "handoff": handoff_view(handoff, conversation, utcnow()) if handoff else None,
+        "claimed_by_me": bool(handoff and handoff.status == "claimed" and handoff.claimed_by_agent_id == agent.id),
+        "messages": transcript(session, conversation),
+        "notes": [
+            {"id": n.id, "agent": _agent_brief(n.agent), "text": n.text, "created_at": n.created_at.isoformat()} for n in notes
+        ],
+        "account": account_panel(session, settings, account, language) if account else None,
+    }
+
+
+# -------------------------------------------------------------------------------------------------------
+# Acting on it
+# -------------------------------------------------------------------------------------------------------
+
+def send_to_debtor(
+    session: Session,
+    settings: Settings,
+    conversation: Conversation,
+    text: str,
+    *,
+    author: str,
+    deliver: Deliver,
+    kind: str | None = None,
+) -> Message:
+    """One message on the debtor's own channel; refused for an opted-out address (any channel)."""
+    if conversation.channel in PHONE_CHANNELS:
+        message = outbox.queue_text(session, settings, conversation, text, author=author, kind=kind)
+    else:
+        if records.is_opted_out(session, conversation.channel, conversation.channel_address):
+            raise outbox.OptedOut()
+        message = Message(
+            conversation_id=conversation.id,
+            direction="outbound",
+            author=author,
+            channel=conversation.channel,
+            text=text,
+            payload={"kind": kind} if kind else {},
+            status="sent",
+        )
+        session.add(message)
+        session.flush()
+    channel, address, reply = conversation.channel, conversation.channel_address, Reply(text=message.text, author=author)
+    after_commit(session, lambda: hub.run_soon(deliver(conversation.id, channel, address, [reply])))
+    notify_after_commit(session, "message", conversation_id=conversation.id)
+    return message
+
+
+def reply(session: Session, settings: Settings, conversation_id: str, agent: Agent, text: str, deliver: Deliver) -> Message:
+    conversation, _ = handoffs.claimed_conversation(session, conversation_id, agent)
+    message = send_to_debtor(session, settings, conversation, text, author="agent", deliver=deliver)
+    audit(session, actor(agent), "agent_replied", "message", message.id, channel=conversation.channel, chars=len(text))
+    return message
+
+
+def add_note(session: Session, conversation_id: str, agent: Agent, text: str) -> AgentNote:
+    conversation = _conversation(session, conversation_id)
+    note = AgentNote(
+        conversation_id=conversation.id, account_id=_linked_account(conversation).id if _linked_account(conversation) else None,
+        agent_id=agent.id, text=text,
+    )
+    session.add(note)
+    session.flush()
+    audit(session, actor(agent), "note_added", "agent_note", note.id, conversation=conversation.id)
+    notify_after_commit(session, "conversation_changed", conversation_id=conversation.id)
+    return note
+
+
+def verify(
+    session: Session, settings: Settings, conversation_id: str, agent: Agent, *, reference: str, date_of_birth: dt.date | None, postcode: str | None
+) -> bool:
+    """The agent checks the debtor's identity with them (same two factors, same attempt limit as the bot)."""
+    conversation, _ = handoffs.claimed_conversation(session, conversation_id, agent)
+    result = verify_identity(
+        session, conversation, reference=reference, date_of_birth=date_of_birth, postcode=postcode,
+        max_attempts=settings.verification_max_attempts,
+    )
+    audit(session, actor(agent), "verification_attempt", "conversation", conversation.id, succeeded=result.verified)
+    notify_after_commit(session, "conversation_changed", conversation_id=conversation.id)
+    return result.verified
+
+
+def record_commitment(
+    session: Session,
+    settings: Settings,
+    conversation_id: str,
+    agent: Agent,
+    proposal: offers.Proposal,
+    outside_policy_reason: str | None,
+) -> tuple[Commitment, Confirmation]:
+    conversation, _ = handoffs.claimed_conversation(session, conversation_id, agent)
+    if _linked_account(conversation) is None:
+        raise NotVerified()
+    commitment, confirmation = arrangements.record_agent_commitment(
+        session, conversation, proposal, actor=actor(agent), settings=settings, outside_policy_reason=outside_policy_reason
+    )
+    notify_after_commit(session, "conversation_changed", conversation_id=conversation.id)
+    return commitment, confirmation
+
+
+def send_confirmation(
+    session: Session, settings: Settings, conversation_id: str, agent: Agent, number: str, deliver: Deliver
+) -> Message:
+    """The written confirmation of a commitment, as a message with its document link, on the debtor's channel."""
+    conversation, _ = handoffs.claimed_conversation(session, conversation_id, agent)
+    account = _linked_account(conversation)
+    confirmation = session.scalar(select(Confirmation).where(Confirmation.number == number))
+    if account is None or confirmation is None or confirmation.account_id != account.id:
+        raise NotFound()
+    commitment = session.get(Commitment, confirmation.commitment_id)
+    language = conversation.language or account.language
+    plan = commitment_view(commitment, language)
+    text = i18n.t(
+        "console.confirmation_message",
+        language,
+        confirmation_number=confirmation.number,
+        account_reference=account.reference,
+        commitment_reference=commitment.reference,
+        schedule_text=plan["schedule_text"],
+        total_text=plan["total_text"],
+        document_url=arrangements.document_url(confirmation, settings),
+    )
+    message = send_to_debtor(session, settings, conversation, text, author="agent", deliver=deliver, kind="confirmation")
+    confirmation.sent_at, confirmation.channel = utcnow(), conversation.channel
+    audit(session, actor(agent), "confirmation_sent", "confirmation", confirmation.number, channel=conversation.channel)
+    return message
+
+
+def record_dispute(session: Session, conversation_id: str, agent: Agent, reason: str | None) -> Dispute:
+    conversation, _ = handoffs.claimed_conversation(session, conversation_id, agent)
+    dispute = records.record_dispute(session, conversation, reason, actor=actor(agent))
+    notify_after_commit(session, "conversation_changed", conversation_id=conversation.id)
+    return dispute
+
+
+def flag_vulnerability(session: Session, conversation_id: str, agent: Agent) -> None:
+    conversation, _ = handoffs.claimed_conversation(session, conversation_id, agent)
+    if _linked_account(conversation) is None and conversation.candidate_account_id is None:
+        raise NotVerified()
+    records.flag_vulnerability(session, conversation, confidence=None, actor=actor(agent))
+    notify_after_commit(session, "conversation_changed", conversation_id=conversation.id)
+
+
+def finish(
+    session: Session, settings: Settings, conversation_id: str, agent: Agent, outcome: str, note: str | None, deliver: Deliver
+) -> Conversation:
+    """Hands the conversation back to the bot (or closes it) and tells the debtor, in their language."""
+    conversation = handoffs.finish(session, conversation_id, agent, outcome, note)
+    language = conversation.language or settings.default_language
+    key = "console.handed_back" if outcome == "handed_back" else "console.closed"
+    if not records.is_opted_out(session, conversation.channel, conversation.channel_address):
+        try:
+            send_to_debtor(session, settings, conversation, i18n.t(key, language), author="system", deliver=deliver, kind=outcome)
+        except (outbox.OptedOut, outbox.OutsideWhatsAppWindow):
+            pass  # the conversation is handed back all the same; the debtor hears from the bot when they write
+    return conversation

@@ -1,0 +1,127 @@
+"""Agents of the console: accounts with hashed passwords (argon2), and server-side sign-in sessions.
+
+The session cookie holds a random token; the database keeps only its SHA-256, so a copy of the database
+does not let anyone sign in. Each session has its own CSRF token, which every state-changing console
+request must echo in the X-CSRF-Token header.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.models import Agent, AgentSession, utcnow
+from api.services.errors import DomainError
+from api.services.audit import audit
+
+_hasher = PasswordHasher()
+# A real hash of a random password: signing in with an unknown e-mail costs the same time as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+MIN_PASSWORD_CHARS = 12
+
+
+class InvalidCredentials(DomainError):
+    """The e-mail or the password is wrong (which one is not said)."""
+
+    code = "invalid_credentials"
+
+
+class WeakPassword(DomainError):
+    """Agent passwords have at least 12 characters."""
+
+    code = "weak_password"
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def create_agent(session: Session, *, email: str, name: str, password: str, actor: str = "system") -> Agent:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise WeakPassword()
+    email = normalise_email(email)
+    if session.scalar(select(Agent.id).where(Agent.email == email)) is not None:
+        raise AgentExists()
+    agent = Agent(email=email, name=name.strip(), password_hash=_hasher.hash(password))
+    session.add(agent)
+    session.flush()
+    audit(session, actor, "agent_created", "agent", agent.id)
+    return agent
+
+
+def set_password(session: Session, agent: Agent, password: str, actor: str = "system") -> None:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise WeakPassword()
+    agent.password_hash = _hasher.hash(password)
+    # A new password ends every open session of that agent.
+    for open_session in session.scalars(
+        select(AgentSession).where(AgentSession.agent_id == agent.id, AgentSession.revoked_at.is_(None))
+    ):
+        open_session.revoked_at = utcnow()
+    audit(session, actor, "agent_password_set", "agent", agent.id)
+
+
+class AgentExists(DomainError):
+    """An agent with this e-mail exists already."""
+
+    code = "agent_exists"
+
+
+def authenticate(session: Session, email: str, password: str) -> Agent:
+    agent = session.scalar(select(Agent).where(Agent.email == normalise_email(email)))
+    try:
+        _hasher.verify(agent.password_hash if agent else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        audit(session, "anonymous", "agent_sign_in_refused", "agent", agent.id if agent else None)
+        raise InvalidCredentials() from None
+    if agent is None or not agent.active:
+        raise InvalidCredentials()
+    if _hasher.check_needs_rehash(agent.password_hash):
+        agent.password_hash = _hasher.hash(password)
+    agent.last_login_at = utcnow()
+    return agent
+
+
+def open_session(session: Session, agent: Agent, lifetime: dt.timedelta) -> tuple[str, AgentSession]:
+    """A new signed-in session; returns the cookie token (shown once, never stored) and the row."""
+    token = secrets.token_urlsafe(32)
+    row = AgentSession(
+        token_hash=_token_hash(token),
+        agent_id=agent.id,
+        csrf_token=secrets.token_urlsafe(32),
+        expires_at=utcnow() + lifetime,
+    )
+    session.add(row)
+    session.flush()
+    audit(session, f"agent:{agent.id}", "agent_signed_in", "agent", agent.id)
+    return token, row
+
+
+def session_of_token(session: Session, token: str | None) -> AgentSession | None:
+    """The live session of a cookie token, or None (unknown, expired, revoked, agent deactivated)."""
+    if not token:
+        return None
+    row = session.get(AgentSession, _token_hash(token))
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.agent.active:
+        return None
+    return row
+
+
+def csrf_matches(row: AgentSession, presented: str | None) -> bool:
+    return bool(presented) and hmac.compare_digest(row.csrf_token, presented)
+
+
+def close_session(session: Session, row: AgentSession) -> None:
+    row.revoked_at = utcnow()
+    audit(session, f"agent:{row.agent_id}", "agent_signed_out", "agent", row.agent_id)
