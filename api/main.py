@@ -40,6 +40,8 @@ PROBLEM_STATUS = {
     outbox.UnknownTemplate: 404,
     handoffs.ClaimedByAnother: 409,
     handoffs.NotYourConversation: 409,
+    handoffs.ConversationClosed: 409,
+    console.InvalidAmount: 422,
     arrangements.OutsidePolicy: 422,
     arrangements.InvalidArrangement: 422,
     agents.InvalidCredentials: 401,

@@ -204,6 +204,7 @@ def main() -> None:
     stack.start()
     print(
         f"\nReady.\n  Web chat demo:  {stack.api_url}/   (English: {stack.api_url}/?lang=en)\n"
+        f"  Agent console:  {stack.api_url}/console   (sign in as the demo agent printed above)\n"
         f"  Creditor API:   {stack.api_url}/docs\n  Rasa server:    {stack.rasa_url}\n"
         f"  Action server:  http://127.0.0.1:{stack.actions_port}\n"
         f"  Fake Twilio:    {stack.twilio_url}/_fake/messages   (try SMS: make sms FROM=+33612345678 BODY=bonjour)\n"

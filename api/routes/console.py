@@ -26,7 +26,7 @@ from api.models import Agent, AuditEntry, Conversation, utcnow
 from api.services import agent_desk, agents, handoffs, offers
 from api.services.bot_context import conversation_context, handback_events
 from api.services.console_hub import hub
-from api.services.errors import NotFound
+from api.services.errors import DomainError, NotFound
 from api.services.rasa import append_tracker_events
 
 STATIC = Path(__file__).resolve().parents[1] / "console"
@@ -226,6 +226,12 @@ class CommitmentIn(BaseModel):
     outside_policy_reason: str | None = Field(default=None, min_length=5, max_length=500)
 
 
+class InvalidAmount(DomainError):
+    """The amount is not a positive amount of the account's currency (e.g. 50, 50.00 or 50,00)."""
+
+    code = "invalid_amount"
+
+
 def minor_units(text: str, currency: str) -> int:
     """'1 234,50' or '1234.5' in `currency` as integer minor units; a ValueError when it is not an amount."""
     cleaned = text.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
@@ -250,7 +256,7 @@ def record_commitment(
     try:
         amount = minor_units(body.instalment_amount, currency) if body.instalment_amount else None
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from exc
+        raise InvalidAmount() from exc
     proposal = offers.Proposal(
         kind=body.kind,
         instalment_amount_minor=amount,

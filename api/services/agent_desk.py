@@ -55,7 +55,7 @@ def _waiting_seconds(handoff: Handoff, now: dt.datetime) -> int:
     return max(0, int((now - handoff.created_at).total_seconds()))
 
 
-def handoff_view(handoff: Handoff, conversation: Conversation, now: dt.datetime) -> dict[str, Any]:
+def handoff_view(session: Session, handoff: Handoff, conversation: Conversation, now: dt.datetime) -> dict[str, Any]:
     return {
         "handoff_id": handoff.id,
         "conversation_id": conversation.id,
@@ -69,13 +69,23 @@ def handoff_view(handoff: Handoff, conversation: Conversation, now: dt.datetime)
         "channel": conversation.channel,
         "language": conversation.language,
         "state": conversation.state,
-        "summary": handoff.summary or {},
+        "summary": live_summary(session, handoff, conversation),
     }
+
+
+def live_summary(session: Session, handoff: Handoff, conversation: Conversation) -> dict[str, Any]:
+    """The summary as stored (reason, note, what the debtor asked then), with what changed since brought up
+    to date: verification, balance, signals, the last offer."""
+    stored = dict(handoff.summary or {})
+    fresh = handoffs.build_summary(session, conversation, handoff.reason, stored.get("note"))
+    for key in ("verified", "reference", "debtor_name", "balance_text", "signals", "last_offer"):
+        stored[key] = fresh[key]
+    return stored
 
 
 def queue_view(session: Session) -> list[dict[str, Any]]:
     now = utcnow()
-    return [handoff_view(h, session.get(Conversation, h.conversation_id), now) for h in handoffs.queue(session)]
+    return [handoff_view(session, h, session.get(Conversation, h.conversation_id), now) for h in handoffs.queue(session)]
 
 
 # -------------------------------------------------------------------------------------------------------
@@ -142,6 +152,12 @@ def account_panel(session: Session, settings: Settings, account: Account, langua
 
     policy = arrangements.policy_of(creditor.policy)
     commitments = rows(Commitment, Commitment.agreed_at)
+
+    def recorder(actor_name: str) -> dict[str, Any]:
+        kind, _, agent_id = actor_name.partition(":")
+        agent = session.get(Agent, int(agent_id)) if kind == "agent" and agent_id.isdigit() else None
+        return {"actor": actor_name, "agent": _agent_brief(agent)}
+
     return {
         "reference": account.reference,
         "debtor_name": account.debtor_name,
@@ -165,6 +181,7 @@ def account_panel(session: Session, settings: Settings, account: Account, langua
                 "kind": c.kind,
                 "agreed_at": c.agreed_at.isoformat(),
                 "recorded_by": c.recorded_by,
+                "recorded_by_agent": recorder(c.recorded_by)["agent"],
                 "outside_policy_reason": c.outside_policy_reason,
                 "instalments": [
                     {"due_date": i.due_date.isoformat(), "amount_minor": i.amount_minor, "amount_text": money(i.amount_minor), "status": i.status}
@@ -231,7 +248,7 @@ def conversation_view(session: Session, settings: Settings, conversation_id: str
             ),
             "created_at": conversation.created_at.isoformat(),
         },
-        "handoff": handoff_view(handoff, conversation, utcnow()) if handoff else None,
+        "handoff": handoff_view(session, handoff, conversation, utcnow()) if handoff else None,
         "claimed_by_me": bool(handoff and handoff.status == "claimed" and handoff.claimed_by_agent_id == agent.id),
         "messages": transcript(session, conversation),
         "notes": [

@@ -50,6 +50,12 @@ class ClaimedByAnother(DomainError):
     code = "claimed_by_another"
 
 
+class ConversationClosed(DomainError):
+    """This conversation is closed: the debtor's next message opens a new one."""
+
+    code = "conversation_closed"
+
+
 class NotYourConversation(DomainError):
     """Claim the conversation first: only the agent who claimed it can act on it."""
 
@@ -97,6 +103,12 @@ def active_handoff(session: Session, conversation_id: str) -> Handoff | None:
         .order_by(Handoff.id.desc())
         .limit(1)
     )
+
+
+def watch_for_console(session: Session, conversation: Conversation) -> None:
+    """Consoles follow the conversations a person has, or that wait in the queue (outside hours)."""
+    if conversation.state != "bot" or active_handoff(session, conversation.id) is not None:
+        notify_after_commit(session, "message", conversation_id=conversation.id)
 
 
 def build_summary(session: Session, conversation: Conversation, reason: str, note: str | None) -> dict[str, Any]:
@@ -198,9 +210,11 @@ def _conversation(session: Session, conversation_id: str) -> Conversation:
 def claim(session: Session, conversation_id: str, agent: Agent) -> Handoff:
     """The agent takes the conversation; a second agent is refused (one agent at a time)."""
     conversation = _conversation(session, conversation_id)
+    if conversation.state == "closed":
+        raise ConversationClosed()
     handoff = active_handoff(session, conversation_id)
     if handoff is None:
-        # An agent may also take over a conversation that nobody handed over (seen in the transcript list).
+        # An agent may also take over a conversation that nobody handed over (a colleague points to it).
         handoff, _ = request_handoff(session, conversation, "agent_takeover", actor=f"agent:{agent.id}")
     if handoff.claimed_by_agent_id == agent.id:
         return handoff

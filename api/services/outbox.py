@@ -32,6 +32,7 @@ from api.core.config import Settings
 from api.core.logging import log
 from api.db import session_scope
 from api.models import Conversation, Message, ShortLink, utcnow
+from api.services import handoffs
 from api.services.records import latest_consent
 from api.services.errors import DomainError
 from channels import sms_text
@@ -309,6 +310,7 @@ class Outbox:
             message.sent_at = utcnow()
             if sent.num_segments and str(sent.num_segments).isdigit():
                 message.segments = int(sent.num_segments)
+            handoffs.watch_for_console(session, session.get(Conversation, message.conversation_id))
         log.info("outbound_sent", message_id=message_id, attempts=message.attempts)
         return "sent"
 
@@ -356,4 +358,5 @@ def apply_status_callback(message_sid: str, status: str, error_code: str | None)
             message.status = ours
             if ours in ("undelivered", "failed"):
                 message.error = f"twilio error {error_code}" if error_code else f"twilio {status}"
+            handoffs.watch_for_console(session, session.get(Conversation, message.conversation_id))
         return True

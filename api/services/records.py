@@ -56,6 +56,7 @@ def record_signal(
     session.add(signal)
     session.flush()
     audit(session, actor, "signal_recorded", "signal", signal.id, kind=kind, detail=detail)
+    handoffs.watch_for_console(session, conversation)
     return signal
 
 
@@ -94,6 +95,7 @@ def record_consent(session: Session, conversation: Conversation, kind: str, acto
     session.add(consent)
     session.flush()
     audit(session, actor, f"{kind}_recorded", "consent", consent.id, channel=conversation.channel, **detail)
+    handoffs.watch_for_console(session, conversation)
     return consent
 
 

@@ -67,12 +67,6 @@ def _reply_from_rasa(item: dict[str, Any]) -> Reply:
     return Reply(text=item.get("text") or "", buttons=buttons)
 
 
-def watch_for_console(session: Any, conversation: Conversation) -> None:
-    """Consoles follow the conversations a person has, or that wait in the queue (outside hours)."""
-    if conversation.state != "bot" or handoffs.active_handoff(session, conversation.id) is not None:
-        notify_after_commit(session, "message", conversation_id=conversation.id)
-
-
 def find_or_create_conversation(channel: str, channel_address: str, creditor_id: int | None = None) -> str:
     """The open conversation of this channel address, or a new one.
 
@@ -164,7 +158,7 @@ class ConversationRouter:
                 )
             conversation.last_message_at = utcnow()
             session.flush()
-            watch_for_console(session, conversation)
+            handoffs.watch_for_console(session, conversation)
             log.info("message_received", conversation_id=conversation.id, message_id=message.id, chars=len(text))
             rejected = None
             if too_long:
@@ -308,7 +302,7 @@ class ConversationRouter:
                 message.processed_at = utcnow()
             conversation = session.get(Conversation, conversation_id)
             self._store_replies(session, conversation, message, replies)
-            watch_for_console(session, conversation)
+            handoffs.watch_for_console(session, conversation)
         return replies
 
     def _store_replies(self, session: Any, conversation: Conversation, message: Message, replies: list[Reply]) -> None:
