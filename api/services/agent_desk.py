@@ -36,7 +36,7 @@ from api.services.audit import audit
 from api.services.bot_context import commitment_view
 from api.services.console_hub import after_commit, hub, notify_after_commit
 from api.services.errors import NotFound, NotVerified
-from api.services.presentation import limits_view
+from api.services.presentation import account_view, limits_view
 from api.services.router import PHONE_CHANNELS, Deliver, Reply
 from api.services.verification import verify_identity
 
@@ -159,20 +159,9 @@ def account_panel(session: Session, settings: Settings, account: Account, langua
         return {"actor": actor_name, "agent": _agent_brief(agent)}
 
     return {
-        "reference": account.reference,
-        "debtor_name": account.debtor_name,
-        "language": account.language,
+        **account_view(account, creditor.name, language, arrangements.payment_methods(creditor, account, language)),
         "timezone": account.timezone,
-        "currency": account.currency,
-        "balance_minor": account.balance_minor,
-        "fees_minor": account.fees_minor,
-        "balance_text": money(account.balance_minor),
-        "fees_text": money(account.fees_minor),
-        "total_text": money(account.balance_minor + account.fees_minor),
         "due_date": account.due_date.isoformat(),
-        "origin": account.origin,
-        "creditor_name": creditor.name,
-        "status": account.status,
         "vulnerable": account.vulnerable,
         "reminders_paused": account.reminders_paused,
         "commitments": [
