@@ -127,6 +127,9 @@ class HandoffOut(BaseModel):
     priority: int
     status: str
     created_at: dt.datetime
+    claimed_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = None
+    outcome: str | None = None
 
 
 class AccountOut(BaseModel):

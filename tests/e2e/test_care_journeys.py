@@ -153,3 +153,31 @@ def test_a_changed_plan_replaces_the_old_one_with_a_new_written_confirmation(sta
     assert document.status_code == 200 and document.headers["content-type"] == "application/pdf"
     content = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(document.content)).pages)
     assert new_confirmation["number"] in content and account["reference"] in content
+
+
+def test_outside_the_team_hours_the_debtor_is_told_when_and_the_bot_keeps_helping(stack, creditor):
+    from tests.e2e.conftest import ALWAYS_OPEN
+
+    account = new_account(creditor, "fr")
+    opening_day = dt.date.today() + dt.timedelta(days=2)
+    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[opening_day.weekday()]
+    closed_now = {"agent_hours": {"timezone": "Europe/Paris", "weekly": {day: [["09:00", "10:00"]]}},
+                  "expected_wait_minutes": 10, "review_disputes": False}
+    assert creditor.put("/api/v1/handoff-settings", json=closed_now).status_code == 200
+    try:
+        async def conversation() -> tuple[str, str]:
+            async with WebChatDebtor(stack.api_url, "fr") as debtor:
+                for message in ("Bonjour", account["reference"], "12/03/1985"):
+                    await debtor.say(message)
+                handed = texts(await debtor.say("je veux parler à un conseiller"))
+                return handed, texts(await debtor.say("combien je dois ?"))
+
+        handed, balance = run(conversation())
+    finally:
+        creditor.put("/api/v1/handoff-settings", json={**closed_now, "agent_hours": ALWAYS_OPEN})
+    assert "à partir de" in handed and "09:00" in handed and "En attendant" in handed
+    assert account["reference"] in balance and "400,00" in balance  # the bot still answers meanwhile
+    stored = creditor.get(f"/api/v1/accounts/{account['reference']}").json()
+    (handoff,) = stored["handoffs"]
+    assert (handoff["reason"], handoff["status"]) == ("request_human", "open")
+    assert stored["conversations"][-1]["state"] == "bot"

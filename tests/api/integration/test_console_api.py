@@ -295,3 +295,61 @@ def test_notes_disputes_and_vulnerability_from_the_console(agent_client, credito
     assert account["status"] == "disputed" and account["vulnerable"] is True
     # The agent is the person: flagging does not queue the conversation a second time.
     assert len([h for h in account["handoffs"] if h["status"] != "closed"]) == 1
+
+
+def test_a_debtor_who_insists_on_a_proposal_outside_the_policy_is_handed_over(client, creditor_headers, actions_headers):
+    set_hours(client, creditor_headers, ALWAYS_OPEN)
+    conversation_id = conversation(reference="CR-10002")
+    below_minimum = {"kind": "instalments", "instalment_amount_minor": 2500}
+    first = client.post(f"/internal/v1/conversations/{conversation_id}/offers", json=below_minimum, headers=actions_headers).json()
+    assert first["accepted"] is False and "handoff" not in first  # a counter-offer first: the bot's job
+    again = client.post(
+        f"/internal/v1/conversations/{conversation_id}/offers", json={**below_minimum, "instalment_amount_minor": 3000}, headers=actions_headers
+    ).json()
+    assert again["accepted"] is False and again["handoff"]["open_now"] is True
+    with session_scope() as session:
+        handoff = session.scalar(select(Handoff).where(Handoff.conversation_id == conversation_id))
+        assert (handoff.reason, handoff.priority) == ("outside_policy", 2)
+        assert handoff.summary["last_offer"]["status"] == "countered"
+        assert session.get(Conversation, conversation_id).state == "waiting_for_agent"
+
+
+def test_a_creditor_who_reviews_disputes_gets_each_one_in_the_queue(client, creditor_headers, actions_headers):
+    set_hours(client, creditor_headers, ALWAYS_OPEN, review_disputes=True)
+    conversation_id = conversation(reference="CR-10001")
+    answer = client.post(f"/internal/v1/conversations/{conversation_id}/disputes", json={"reason": "wrong_amount"}, headers=actions_headers)
+    assert answer.status_code == 201 and answer.json()["review"] is True
+    with session_scope() as session:
+        handoff = session.scalar(select(Handoff).where(Handoff.conversation_id == conversation_id))
+        assert (handoff.reason, handoff.status) == ("dispute", "open")
+        # A review, not a takeover: the bot keeps the conversation until an agent claims it.
+        assert session.get(Conversation, conversation_id).state == "bot"
+    set_hours(client, creditor_headers, ALWAYS_OPEN, review_disputes=False)
+    other = conversation(reference="CR-20001")
+    assert client.post(f"/internal/v1/conversations/{other}/disputes", json={}, headers=actions_headers).json()["review"] is False
+
+
+def test_handoff_settings_are_validated(client, creditor_headers):
+    bad = {"agent_hours": {"timezone": "Nowhere/City", "weekly": {}}, "expected_wait_minutes": 10, "review_disputes": False}
+    response = client.put("/api/v1/handoff-settings", json=bad, headers=creditor_headers)
+    assert response.status_code == 422 and "timezone" in response.text
+    assert client.get("/api/v1/handoff-settings").status_code == 401
+    default = client.get("/api/v1/handoff-settings", headers=creditor_headers).json()
+    assert default["agent_hours"]["weekly"]["mon"] == [["09:00", "18:00"]] and "sat" not in default["agent_hours"]["weekly"]
+
+
+def test_the_agents_cli_creates_an_agent_who_can_sign_in(client, monkeypatch, capsys):
+    import io
+    import sys
+
+    from api import cli
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORD + "\n"))
+    monkeypatch.setattr(sys, "argv", ["api.cli", "create-agent", "--email", "Dana@Agency.example", "--name", "Dana", "--password-stdin"])
+    cli.main()
+    assert "created" in capsys.readouterr().out
+    assert sign_in(client, "dana@agency.example")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))
+    monkeypatch.setattr(sys, "argv", ["api.cli", "create-agent", "--email", "eve@agency.example", "--name", "Eve", "--password-stdin"])
+    with pytest.raises(SystemExit, match="12 characters"):
+        cli.main()
