@@ -155,7 +155,7 @@ def propose(conversation_id: str, body: ProposalIn, session: SessionDep) -> dict
     answer = {"accepted": accepted, **offer_view(row, conversation.language or "fr"), "limits": _limits(session, conversation)}
     if not accepted and arrangements.insists_outside_policy(session, conversation):
         # The debtor keeps asking for what the policy forbids: a person may agree to it, the bot may not.
-        _, team = handoffs.request_handoff(session, conversation, "outside_policy", note=row.id)
+        _, team = handoffs.request_handoff(session, conversation, "outside_policy")
         answer["handoff"] = handoffs.debtor_view(team, conversation)
     return answer
 

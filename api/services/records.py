@@ -144,9 +144,7 @@ def flag_vulnerability(
         audit(session, actor, "vulnerability_flagged", "account", account.id, verified=conversation.verified_at is not None)
     team = None
     if not actor.startswith("agent:"):
-        _, team = handoffs.request_handoff(
-            session, conversation, "vulnerability", actor=actor, note="account flagged" if account else None
-        )
+        _, team = handoffs.request_handoff(session, conversation, "vulnerability", actor=actor)
     creditor = session.get(Creditor, conversation.creditor_id)
     resources = creditor.support_resources or {}
     language = conversation.language or "en"
