@@ -299,21 +299,19 @@ class Bench:
                      "repeat_consistent": rest_again == rest_turn},
         }
 
-    async def measure_api(self, concurrency: int, turns: int) -> dict[str, Any]:
+    async def measure_api(self, concurrency: int, turns: int) -> tuple[list[TurnResult], float]:
         conversations = [WebChatConversation(self.stack.api_url, self.args.language) for _ in range(concurrency)]
         try:
             for conversation in conversations:
                 await conversation.open()
             await asyncio.gather(*(c.say_and_count(self.args.warmup) for c in conversations))
-            self.sampler.reset_peak()
-            results, wall = await _run_conversations(conversations, self.args.text, len(self.expected["api"]), turns)
+            return await _run_conversations(conversations, self.args.text, len(self.expected["api"]), turns)
         finally:
             for conversation in conversations:
                 await conversation.close()
-        return {**summarise(results, wall, self.expected["api"]), "peak_rss_mb": dict(self.sampler.peak)}
 
     async def measure_bare(self, rasa_url: str, concurrency: int, turns: int, expected: list[str],
-                           api_known_senders: bool = True, opening: bool = True) -> dict[str, Any]:
+                           api_known_senders: bool = True, opening: bool = True) -> tuple[list[TurnResult], float]:
         senders = self.new_api_conversation_ids(concurrency) if api_known_senders else [
             f"bench-{uuid.uuid4().hex}" for _ in range(concurrency)
         ]
@@ -325,9 +323,25 @@ class Bench:
             await conversation.post(self.args.warmup)
 
         await asyncio.gather(*(warm(c) for c in conversations))
-        self.sampler.reset_peak()
-        results, wall = await _run_conversations(conversations, self.args.text, len(expected), turns)
-        return {**summarise(results, wall, expected), "peak_rss_mb": dict(self.sampler.peak)}
+        return await _run_conversations(conversations, self.args.text, len(expected), turns)
+
+    async def interleaved(
+        self, paths: dict[str, Any], concurrency: int, turns: int, expected: dict[str, list[str]]
+    ) -> dict[str, Any]:
+        """Times the paths in alternating blocks (A B, B A, A B...), so that the machine's drift during a run
+        (other tenants of the host, caches) weighs on every path alike; each block opens fresh conversations."""
+        sizes = [turns // self.args.blocks + (1 if i < turns % self.args.blocks else 0) for i in range(self.args.blocks)]
+        results: dict[str, list[TurnResult]] = {name: [] for name in paths}
+        walls: dict[str, float] = {name: 0.0 for name in paths}
+        peaks: dict[str, dict[str, float]] = {name: {} for name in paths}
+        for index, size in enumerate(s for s in sizes if s):
+            for name in list(paths) if index % 2 == 0 else list(reversed(paths)):
+                self.sampler.reset_peak()
+                block, wall = await paths[name](concurrency, size)
+                results[name] += block
+                walls[name] += wall
+                peaks[name] = {k: max(v, peaks[name].get(k, 0.0)) for k, v in self.sampler.peak.items()}
+        return {name: {**summarise(results[name], walls[name], expected[name]), "peak_rss_mb": peaks[name]} for name in paths}
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -377,10 +391,18 @@ async def run(args: argparse.Namespace, stack: Stack, log_dir: Path) -> dict[str
         print(f"timed message {args.text!r}: api replies {len(bench.expected['api'])}, "
               f"bare replies {len(bench.expected['bare'])}: {bench.expected['api']!r}", flush=True)
         for concurrency in args.concurrency:
-            turns = args.turns or (30 if concurrency == 1 else 10)
+            turns = args.turns or (100 if concurrency == 1 else 10)
             print(f"concurrency {concurrency}: {concurrency} conversation(s) x {turns} turns...", flush=True)
-            api = await bench.measure_api(concurrency, turns)
-            bare = await bench.measure_bare(stack.rasa_url, concurrency, turns, bench.expected["bare"])
+            measured = await bench.interleaved(
+                {
+                    "api": bench.measure_api,
+                    "bare": lambda c, t: bench.measure_bare(stack.rasa_url, c, t, bench.expected["bare"]),
+                },
+                concurrency,
+                turns,
+                bench.expected,
+            )
+            api, bare = measured["api"], measured["bare"]
             report["runs"][str(concurrency)] = {
                 "turns_per_conversation": turns,
                 "api": api,
@@ -402,10 +424,21 @@ async def run(args: argparse.Namespace, stack: Stack, log_dir: Path) -> dict[str
                 report["baseline"] = {"model": str(Path(args.baseline_model).resolve()), "turn_replies": expected,
                                       "rss_mb_idle": sampler.snapshot()["rasa-baseline"], "runs": {}}
                 for concurrency in args.concurrency:
-                    turns = args.turns or (30 if concurrency == 1 else 10)
+                    turns = args.turns or (100 if concurrency == 1 else 10)
                     print(f"baseline, concurrency {concurrency}...", flush=True)
-                    result = await bench.measure_bare(url, concurrency, turns, expected, api_known_senders=False, opening=False)
-                    current = report["runs"][str(concurrency)]["bare"]
+                    # The chosen model and the baseline, both bare Rasa, interleaved the same way.
+                    pair = await bench.interleaved(
+                        {
+                            "current": lambda c, t: bench.measure_bare(stack.rasa_url, c, t, bench.expected["bare"]),
+                            "baseline": lambda c, t: bench.measure_bare(
+                                url, c, t, expected, api_known_senders=False, opening=False
+                            ),
+                        },
+                        concurrency,
+                        turns,
+                        {"current": bench.expected["bare"], "baseline": expected},
+                    )
+                    result, current = pair["baseline"], pair["current"]
                     report["baseline"]["runs"][str(concurrency)] = {
                         **result,
                         "ratio_current_baseline_median": _ratio(current["median_ms"], result["median_ms"]),
@@ -485,12 +518,14 @@ def baseline_model(config: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--turns", type=int, default=None,
-                        help="timed turns per conversation (default: 30 at concurrency 1, 10 above)")
+                        help="timed turns per conversation (default: 100 at concurrency 1, 10 above)")
     parser.add_argument("--concurrency", default="1,16", help="comma-separated concurrency levels (default 1,16)")
     parser.add_argument("--text", default="merci", help="the timed message (default: merci)")
     parser.add_argument("--warmup", default="merci",
                         help="untimed first message of every conversation (default: merci; see bench/README.md)")
     parser.add_argument("--language", default="fr", choices=["fr", "en"])
+    parser.add_argument("--blocks", type=int, default=6,
+                        help="timed turns are split into this many blocks, the paths alternating (default 6)")
     parser.add_argument("--baseline-model", default=None, help="also time bare Rasa turns with this model")
     parser.add_argument("--baseline-config", default=None,
                         help="train (once, cached in var/bench/models) a baseline model with this config and time it")

@@ -28,9 +28,9 @@ from api.core.problems import problem_response
 from api.core.logging import log
 from api.db import session_scope
 from api.models import Conversation, Creditor, Message, utcnow
-from api.services import outbox
+from api.services import outbox, records
 from api.services.compliance import keyword_language, phone_keyword
-from api.services import records
+from api.services.handoffs import ConversationClosed
 from api.services.router import find_or_create_conversation
 
 router = APIRouter(prefix="/channels/twilio", tags=["twilio"], include_in_schema=True)
@@ -167,14 +167,20 @@ async def receive(request: Request, channel: str) -> Response:
         log.info("twilio_duplicate_delivery", channel=channel)
         return Response(EMPTY_TWIML, media_type="application/xml")
     conversation_router = request.app.state.router
-    conversation_id = await to_thread.run_sync(find_or_create_conversation, channel, inbound["from"])
     keyword = phone_keyword(inbound["body"])
-    try:
-        stored = await to_thread.run_sync(
-            conversation_router.store_inbound, conversation_id, inbound["body"], inbound["sid"], keyword_language(inbound["body"])
-        )
-    except IntegrityError:  # the same MessageSid delivered twice at the same moment
-        return Response(EMPTY_TWIML, media_type="application/xml")
+    for _ in range(2):  # a conversation an agent closes at this very moment is replaced by a new one
+        conversation_id = await to_thread.run_sync(find_or_create_conversation, channel, inbound["from"])
+        try:
+            stored = await to_thread.run_sync(
+                conversation_router.store_inbound, conversation_id, inbound["body"], inbound["sid"], keyword_language(inbound["body"])
+            )
+            break
+        except ConversationClosed:
+            continue
+        except IntegrityError:  # the same MessageSid delivered twice at the same moment
+            return Response(EMPTY_TWIML, media_type="application/xml")
+    else:  # closed twice in a row: Twilio retries the delivery later
+        return problem_response("conversation-closed", 503, "The conversation was closed while this message arrived; retry.")
     app_outbox: outbox.Outbox = request.app.state.outbox
     if keyword:
         await to_thread.run_sync(handle_keyword, settings, conversation_id, stored.message_id, keyword)

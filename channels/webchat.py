@@ -13,6 +13,7 @@ import socketio
 from anyio import to_thread
 
 from api.core.logging import log
+from api.services.handoffs import ConversationClosed
 from api.services.router import ConversationRouter, Deliver, Reply, find_or_create_conversation
 
 CHANNEL = "webchat"
@@ -66,8 +67,19 @@ def create_webchat_server(router: ConversationRouter, cors_origins: list[str] | 
             return
         custom = data.get("customData") if isinstance(data.get("customData"), dict) else {}
         hint = custom.get("language") if custom.get("language") in ("fr", "en") else None
-        conversation_id = await to_thread.run_sync(find_or_create_conversation, CHANNEL, session_id)
-        replies = await router.handle_inbound(conversation_id, data["message"], language_hint=hint)
+        # The socket remembers its conversation, so later messages skip the look-up; a conversation an agent
+        # closed since is refused before anything is stored, and a new one is opened.
+        conversation_id = session.get("conversation_id") if session.get("conversation_session") == session_id else None
+        replies = None
+        if conversation_id is not None:
+            try:
+                replies = await router.handle_inbound(conversation_id, data["message"], language_hint=hint)
+            except ConversationClosed:
+                replies = None
+        if replies is None:
+            conversation_id = await to_thread.run_sync(find_or_create_conversation, CHANNEL, session_id)
+            await sio.save_session(sid, {**session, "conversation_id": conversation_id, "conversation_session": session_id})
+            replies = await router.handle_inbound(conversation_id, data["message"], language_hint=hint)
         for reply in replies:
             await sio.emit("bot_uttered", bot_uttered_payload(reply), room=session_id)
         log.info("webchat_replied", conversation_id=conversation_id, replies=len(replies))

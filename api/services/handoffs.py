@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from api import i18n
 from api.models import Agent, Conversation, Creditor, Handoff, Message, Offer, Signal, utcnow
 from api.services import hours
-from api.services.console_hub import notify_after_commit
+from api.services.console_hub import hub, notify_after_commit
 from api.services.errors import Conflict, DomainError, NotFound
 from api.services.presentation import offer_view
 from api.services.audit import audit
@@ -106,7 +106,12 @@ def active_handoff(session: Session, conversation_id: str) -> Handoff | None:
 
 
 def watch_for_console(session: Session, conversation: Conversation) -> None:
-    """Consoles follow the conversations a person has, or that wait in the queue (outside hours)."""
+    """Consoles follow the conversations a person has, or that wait in the queue (outside hours).
+
+    With no console connected to this process there is nobody to tell: the bot's own turns pay nothing.
+    """
+    if not hub.connected:
+        return
     if conversation.state != "bot" or active_handoff(session, conversation.id) is not None:
         notify_after_commit(session, "message", conversation_id=conversation.id)
 

@@ -135,6 +135,8 @@ class ConversationRouter:
     ) -> StoredInbound:
         with session_scope() as session:
             conversation = session.get(Conversation, conversation_id)
+            if conversation.state == "closed":
+                raise handoffs.ConversationClosed()
             too_long = len(text) > self.settings.max_message_chars
             message = Message(
                 conversation_id=conversation.id,

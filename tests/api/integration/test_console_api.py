@@ -15,7 +15,7 @@ from api.core.config import get_settings
 from api.db import session_scope
 from api.models import Agent, AuditEntry, Consent, Conversation, Creditor, Handoff, Message
 from api.services import agents, handoffs
-from api.services.router import ConversationRouter
+from api.services.router import ConversationRouter, find_or_create_conversation
 
 ALWAYS_OPEN = {"timezone": "Europe/Paris", "weekly": {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
 NEVER_OPEN = {"timezone": "Europe/Paris", "weekly": {}}
@@ -279,6 +279,13 @@ def test_handing_back_while_rasa_is_down_keeps_the_conversation_with_the_agent(a
     closed = client.post(f"/console/api/conversations/{conversation_id}/close", json={"note": "settled by phone"}, headers=csrf)
     assert closed.status_code == 200 and closed.json()["state"] == "closed"
     assert client.get("/console/api/queue").json()["handoffs"] == []
+    router = ConversationRouter(get_settings(), httpx.AsyncClient(timeout=2))
+    with pytest.raises(handoffs.ConversationClosed):  # nothing more is stored in a closed conversation
+        router.store_inbound(conversation_id, "Encore une question", "late-message", "fr")
+    with session_scope() as session:
+        address = session.get(Conversation, conversation_id).channel_address
+        assert session.scalar(select(Message.id).where(Message.channel_message_id == "late-message")) is None
+    assert find_or_create_conversation("webchat", address) != conversation_id  # the debtor's next message opens a new one
 
 
 def test_notes_disputes_and_vulnerability_from_the_console(agent_client, creditor_headers):
