@@ -66,7 +66,11 @@ class ActionRecordContactPreference(Action):
 
 
 class ActionSwitchLanguage(Action):
-    """Switches to the language the debtor names, or to the other one; the next response speaks it."""
+    """Switches to the language the debtor names, or to the other one; the next response speaks it.
+
+    A language the assistant does not write (Spanish, Polish...) keeps the conversation's language, and
+    `language_unavailable` makes the next response say so rather than switch to the other of French and English.
+    """
 
     def name(self) -> str:
         return "action_switch_language"
@@ -74,13 +78,15 @@ class ActionSwitchLanguage(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         current = tracker.get_slot("language") or "fr"
         wanted = keywords.requested_language(tracker.latest_message.get("text") or "")
+        if wanted == "other":
+            return [SlotSet("language", current), SlotSet("language_unavailable", True)]
         if wanted is None:
             wanted = "en" if current == "fr" else "fr"
         try:
             call("POST", tracker.sender_id, "/language", {"language": wanted})
         except ApiError:
             pass  # the conversation still switches; the api learns the language at the next verification
-        return [SlotSet("language", wanted)]
+        return [SlotSet("language", wanted), SlotSet("language_unavailable", False)]
 
 
 class ValidatePaymentClaimForm(FormValidationAction):

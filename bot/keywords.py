@@ -101,10 +101,19 @@ PAYMENT_MEANS = _table(
     }
 )
 
+# "other": a language the assistant does not write (it then keeps the conversation's language and says so).
 LANGUAGES = _table(
     {
         "en": [r"\b(anglais|english|inglés)\b"],
         "fr": [r"\b(fran[çc]ais|french)\b"],
+        "other": [
+            r"\b(espagnol|spanish|español|portugais|portuguese|italien|italian|allemand|german|polonais|polish"
+            r"|roumain|romanian|arabe|arabic|turc|turkish|russe|russian|ukrainien|ukrainian|chinois|chinese|mandarin"
+            r"|n[ée]erlandais|dutch|ourdou|urdu|hindi|bengali|punjabi|pendjabi|tamoul|tamil|vietnamien|vietnamese"
+            r"|bulgare|bulgarian|lituanien|lithuanian|hongrois|hungarian|tch[èe]que|czech|albanais|albanian"
+            r"|serbe|serbian|croate|croatian|grec|greek|persan|persian|farsi|somali|wolof|lingala|berb[èe]re"
+            r"|tamazight|cr[ée]ole|creole)\b"
+        ],
     }
 )
 
@@ -141,6 +150,6 @@ def payment_means(text: str) -> str | None:
 
 
 def requested_language(text: str) -> str | None:
-    """The language a debtor asks for ("in English please"), if named."""
+    """The language a debtor asks for ("in English please"): "fr", "en", "other" (one we do not write), or None."""
     found = _first(unicodedata.normalize("NFC", text), LANGUAGES)
     return found.value if found else None

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 from anyio import to_thread
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from api import i18n
 from api.core.config import Settings
@@ -122,67 +122,100 @@ class ConversationRouter:
         channel_message_id: str | None = None,
         language_hint: str | None = None,
     ) -> list[Reply]:
-        """Stores the message, then answers it (and any earlier unanswered one): the web chat's path."""
-        stored = await to_thread.run_sync(
-            self.store_inbound, conversation_id, text, channel_message_id, language_hint
-        )
-        if stored.rejected:
-            return [stored.rejected]
-        return await self.process(conversation_id, stored.message_id)
+        """Stores the message, then answers it (and any earlier unanswered one): the web chat's path.
+
+        When no other message of the conversation is being answered (the usual case), the message is stored and
+        the unanswered ones are read in the same transaction, under the conversation's lock: one database round
+        trip fewer per turn. Otherwise the message is stored at once and answered after the one in progress.
+        """
+        lock = self._lock(conversation_id)
+        if lock.locked():
+            stored = await to_thread.run_sync(
+                self.store_inbound, conversation_id, text, channel_message_id, language_hint
+            )
+            if stored.rejected:
+                return [stored.rejected]
+            return await self.process(conversation_id, stored.message_id)
+        async with lock:
+            stored, pending = await to_thread.run_sync(
+                self._store_and_collect, conversation_id, text, channel_message_id, language_hint
+            )
+            if stored.rejected:
+                return [stored.rejected]
+            replies = await self._answer_pending(pending)
+        return replies
+
+    def _store_and_collect(
+        self, conversation_id: str, text: str, channel_message_id: str | None, language_hint: str | None
+    ) -> tuple[StoredInbound, list[dict[str, Any]]]:
+        with session_scope() as session:
+            conversation = session.get(Conversation, conversation_id)
+            stored = self._store(session, conversation, text, channel_message_id, language_hint)
+            pending = [] if stored.rejected else self._collect(session, conversation, stored.message_id)
+            return stored, pending
 
     def store_inbound(
         self, conversation_id: str, text: str, channel_message_id: str | None = None, language_hint: str | None = None
     ) -> StoredInbound:
         with session_scope() as session:
             conversation = session.get(Conversation, conversation_id)
-            if conversation.state == "closed":
-                raise handoffs.ConversationClosed()
-            too_long = len(text) > self.settings.max_message_chars
-            message = Message(
-                conversation_id=conversation.id,
-                direction="inbound",
-                author="debtor",
-                channel=conversation.channel,
-                channel_message_id=channel_message_id,
-                text=text,
-                status="rejected" if too_long else "received",
-                error="too_long" if too_long else None,
+            return self._store(session, conversation, text, channel_message_id, language_hint)
+
+    def _store(
+        self, session: Any, conversation: Conversation, text: str, channel_message_id: str | None, language_hint: str | None
+    ) -> StoredInbound:
+        if conversation.state == "closed":
+            raise handoffs.ConversationClosed()
+        too_long = len(text) > self.settings.max_message_chars
+        message = Message(
+            conversation_id=conversation.id,
+            direction="inbound",
+            author="debtor",
+            channel=conversation.channel,
+            channel_message_id=channel_message_id,
+            text=text,
+            status="rejected" if too_long else "received",
+            error="too_long" if too_long else None,
+        )
+        session.add(message)
+        if conversation.language is None:
+            account_language = (
+                session.get(Account, conversation.candidate_account_id).language
+                if conversation.candidate_account_id
+                else None
             )
-            session.add(message)
-            if conversation.language is None:
-                account_language = (
-                    session.get(Account, conversation.candidate_account_id).language
-                    if conversation.candidate_account_id
-                    else None
-                )
-                conversation.language = (
-                    detect_language(text) or language_hint or account_language or self.settings.default_language
-                )
-            conversation.last_message_at = utcnow()
-            session.flush()
-            handoffs.watch_for_console(session, conversation)
-            log.info("message_received", conversation_id=conversation.id, message_id=message.id, chars=len(text))
-            rejected = None
-            if too_long:
-                rejected = Reply(
-                    text=i18n.t("router.message_too_long", conversation.language, limit=self.settings.max_message_chars),
-                    author="system",
-                )
-                self._store_replies(session, conversation, message, [rejected])
-            return StoredInbound(message.id, conversation.id, rejected)
+            conversation.language = (
+                detect_language(text) or language_hint or account_language or self.settings.default_language
+            )
+        conversation.last_message_at = utcnow()
+        session.flush()
+        handoffs.watch_for_console(session, conversation)
+        log.info("message_received", conversation_id=conversation.id, message_id=message.id, chars=len(text))
+        rejected = None
+        if too_long:
+            rejected = Reply(
+                text=i18n.t("router.message_too_long", conversation.language, limit=self.settings.max_message_chars),
+                author="system",
+            )
+            self._store_replies(session, conversation, message.id, [rejected])
+        return StoredInbound(message.id, conversation.id, rejected)
 
     async def process(self, conversation_id: str, up_to_message_id: int | None = None, *, deliver: bool = False) -> list[Reply]:
         """Answers the conversation's unanswered messages in order (up to `up_to_message_id`)."""
-        replies: list[Reply] = []
         async with self._lock(conversation_id):
             pending = await to_thread.run_sync(self._unanswered, conversation_id, up_to_message_id)
-            for item in pending:
-                answered, ok = await self._answer(item)
-                replies += answered
-                if not ok:
-                    break  # Rasa is down: later messages wait behind this one
+            return await self._answer_pending(pending, deliver=deliver)
+
+    async def _answer_pending(self, pending: list[dict[str, Any]], *, deliver: bool = False) -> list[Reply]:
+        """Answers the collected messages in order; called with the conversation's lock held."""
+        replies: list[Reply] = []
+        for item in pending:
+            answered, ok = await self._answer(item)
+            replies += answered
+            if not ok:
+                break  # Rasa is down: later messages wait behind this one
         if replies:
-            channel, address = pending[0]["channel"], pending[0]["channel_address"]
+            conversation_id, channel, address = (pending[0][k] for k in ("conversation_id", "channel", "channel_address"))
             # SMS/WhatsApp replies always leave through the outbox; web-chat callers emit their own.
             if (deliver or channel in PHONE_CHANNELS) and channel in self.deliver:
                 await self.deliver[channel](conversation_id, channel, address, replies)
@@ -190,31 +223,34 @@ class ConversationRouter:
 
     def _unanswered(self, conversation_id: str, up_to_message_id: int | None) -> list[dict[str, Any]]:
         with session_scope() as session:
-            conversation = session.get(Conversation, conversation_id)
-            query = (
-                select(Message)
-                .where(Message.conversation_id == conversation_id, Message.direction == "inbound")
-                .where(Message.status == "received")
-                .order_by(Message.id)
+            return self._collect(session, session.get(Conversation, conversation_id), up_to_message_id)
+
+    def _collect(self, session: Any, conversation: Conversation, up_to_message_id: int | None) -> list[dict[str, Any]]:
+        conversation_id = conversation.id
+        query = (
+            select(Message)
+            .where(Message.conversation_id == conversation_id, Message.direction == "inbound")
+            .where(Message.status == "received")
+            .order_by(Message.id)
+        )
+        if up_to_message_id is not None:
+            query = query.where(Message.id <= up_to_message_id)
+        items = []
+        for message in session.scalars(query):
+            items.append(
+                {
+                    "message_id": message.id,
+                    "conversation_id": conversation_id,
+                    "text": self._bot_text(session, conversation, message),
+                    "state": conversation.state,
+                    "channel": conversation.channel,
+                    "channel_address": conversation.channel_address,
+                    "language": conversation.language,
+                    "opened": conversation.opened_at is not None,
+                    "held": message.error == "rasa_unavailable",
+                }
             )
-            if up_to_message_id is not None:
-                query = query.where(Message.id <= up_to_message_id)
-            items = []
-            for message in session.scalars(query):
-                items.append(
-                    {
-                        "message_id": message.id,
-                        "conversation_id": conversation_id,
-                        "text": self._bot_text(session, conversation, message),
-                        "state": conversation.state,
-                        "channel": conversation.channel,
-                        "channel_address": conversation.channel_address,
-                        "language": conversation.language,
-                        "opened": conversation.opened_at is not None,
-                        "held": message.error == "rasa_unavailable",
-                    }
-                )
-            return items
+        return items
 
     def _bot_text(self, session: Any, conversation: Conversation, message: Message) -> str:
         """What Rasa is given: opt-out keywords become the stop intent; on SMS a number picks a button."""
@@ -270,7 +306,7 @@ class ConversationRouter:
                     replies.append(Reply(text=i18n.t("router.opt_out_confirmed", language), author="system"))
             elif conversation.state == "waiting_for_agent" and not self._waiting_acknowledged(session, conversation):
                 replies.append(Reply(text=i18n.t("router.waiting_for_agent", language), author="system", kind="waiting_ack"))
-            self._store_replies(session, conversation, message, replies)
+            self._store_replies(session, conversation, message.id, replies)
             notify_after_commit(session, "message", conversation_id=conversation.id)
             return replies
 
@@ -297,24 +333,23 @@ class ConversationRouter:
     ) -> list[Reply]:
         """Marks the debtor's message and stores the replies, in one transaction."""
         with session_scope() as session:
-            message = session.get(Message, message_id)
-            message.status = status
-            message.error = error
+            values: dict[str, Any] = {"status": status, "error": error}
             if status == "processed":
-                message.processed_at = utcnow()
+                values["processed_at"] = utcnow()
+            session.execute(update(Message).where(Message.id == message_id).values(**values))
             conversation = session.get(Conversation, conversation_id)
-            self._store_replies(session, conversation, message, replies)
+            self._store_replies(session, conversation, message_id, replies)
             handoffs.watch_for_console(session, conversation)
         return replies
 
-    def _store_replies(self, session: Any, conversation: Conversation, message: Message, replies: list[Reply]) -> None:
+    def _store_replies(self, session: Any, conversation: Conversation, in_reply_to: int, replies: list[Reply]) -> None:
         from api.services.outbox import queue_reply  # noqa: PLC0415 - the outbox imports this module's Reply
 
         for reply in replies:
             if conversation.channel in PHONE_CHANNELS:
-                queue_reply(session, self.settings, conversation, reply, in_reply_to=message.id)
+                queue_reply(session, self.settings, conversation, reply, in_reply_to=in_reply_to)
                 continue
-            payload: dict[str, Any] = {"in_reply_to": message.id}
+            payload: dict[str, Any] = {"in_reply_to": in_reply_to}
             if reply.buttons:
                 payload["buttons"] = reply.buttons
             if reply.kind:

@@ -77,7 +77,7 @@ def test_payment_means(text, means):
 
 @pytest.mark.parametrize(
     ("text", "language"),
-    [("can we speak French?", "fr"), ("en anglais svp", "en"), ("parlez-vous français", "fr"), ("English please", "en"), ("autre langue", None)],
+    [("can we speak French?", "fr"), ("en anglais svp", "en"), ("parlez-vous français", "fr"), ("English please", "en"), ("autre langue", None), ("do you speak Polish?", "other"), ("en espagnol svp", "other"), ("in English, not Spanish", "en")],
 )
 def test_requested_language(text, language):
     assert keywords.requested_language(text) == language

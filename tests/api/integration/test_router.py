@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import httpx
 import pytest
 
 from api.core.config import get_settings
 from api.db import session_scope
-from api.models import Conversation, Message
+from api.models import Conversation, Message, utcnow
 from api.services.language import detect_language
 from api.services.router import ConversationRouter, find_or_create_conversation
 
@@ -65,6 +66,38 @@ def test_an_oversized_message_is_stored_refused_and_explained(router_without_ras
     assert str(limit) in reply.text and "too long" in reply.text
     inbound = messages(conversation_id)[0]
     assert (inbound.status, inbound.error, len(inbound.text)) == ("rejected", "too_long", limit + 1)
+
+
+def test_messages_arriving_together_are_stored_at_once_and_answered_once_in_order(database):
+    conversation_id = find_or_create_conversation("webchat", "session-two-at-once")
+    seen: list[str] = []
+    stored_when_rasa_called: list[int] = []
+
+    async def rasa(request: httpx.Request) -> httpx.Response:
+        message = json.loads(request.content)["message"]
+        stored_when_rasa_called.append(len([m for m in messages(conversation_id) if m.direction == "inbound"]))
+        await asyncio.sleep(0.05)  # the first turn is still running when the second message arrives
+        seen.append(message)
+        return httpx.Response(200, json=[{"recipient_id": conversation_id, "text": f"re: {message}"}])
+
+    async def send_both():
+        router = ConversationRouter(get_settings(), httpx.AsyncClient(transport=httpx.MockTransport(rasa)))
+        with session_scope() as session:
+            session.get(Conversation, conversation_id).opened_at = utcnow()
+        first = asyncio.create_task(router.handle_inbound(conversation_id, "premier"))
+        await asyncio.sleep(0.01)
+        second = asyncio.create_task(router.handle_inbound(conversation_id, "second"))
+        return await first, await second
+
+    first, second = run(send_both())
+    assert [r.text for r in first] == ["re: premier"] and [r.text for r in second] == ["re: second"]
+    assert seen == ["premier", "second"]
+    assert stored_when_rasa_called[0] >= 1 and stored_when_rasa_called[1] == 2
+    # The second message was stored while the first was being answered, before the first reply.
+    assert [(m.direction, m.text) for m in messages(conversation_id)] == [
+        ("inbound", "premier"), ("inbound", "second"), ("outbound", "re: premier"), ("outbound", "re: second"),
+    ]
+    assert {m.status for m in messages(conversation_id) if m.direction == "inbound"} == {"processed"}
 
 
 def test_the_same_web_session_finds_the_same_conversation(database):
