@@ -215,7 +215,9 @@ def test_nothing_is_sent_to_an_opted_out_number_by_any_path(stack, creditor):
     conversation_id = debtor.conversation_id()
     queue_directly(stack, conversation_id, "A reminder about your balance")
     deadline = time.monotonic() + 20
-    while db_rows(stack, "select 1 from messages where conversation_id = :c and status = 'pending'", c=conversation_id):
+    # 'sending' is the outbox's claim on the row, before it decides: wait for the decision.
+    in_flight = "select 1 from messages where conversation_id = :c and status in ('pending', 'sending')"
+    while db_rows(stack, in_flight, c=conversation_id):
         assert time.monotonic() < deadline
         time.sleep(0.2)
     (row,) = db_rows(stack, "select status, error from messages where text = 'A reminder about your balance'")
