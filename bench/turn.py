@@ -379,6 +379,11 @@ def start_baseline_rasa(model: Path, stack: Stack, log_dir: Path) -> Service:
     return service
 
 
+def turns_at(args: argparse.Namespace, concurrency: int) -> int:
+    """Timed turns per conversation: `--turns`, or 100 for one conversation and 10 each above."""
+    return args.turns or (100 if concurrency == 1 else 10)
+
+
 async def run(args: argparse.Namespace, stack: Stack, log_dir: Path) -> dict[str, Any]:
     pids = {s.name: s.process.pid for s in stack.services if s.process}
     sampler = MemorySampler(pids)
@@ -388,15 +393,19 @@ async def run(args: argparse.Namespace, stack: Stack, log_dir: Path) -> dict[str
     try:
         report["probe"] = await bench.probe()
         report["rss_mb_idle"] = sampler.snapshot()
+
+        def bare_current(concurrency: int, turns: int) -> Any:
+            return bench.measure_bare(stack.rasa_url, concurrency, turns, bench.expected["bare"])
+
         print(f"timed message {args.text!r}: api replies {len(bench.expected['api'])}, "
               f"bare replies {len(bench.expected['bare'])}: {bench.expected['api']!r}", flush=True)
         for concurrency in args.concurrency:
-            turns = args.turns or (100 if concurrency == 1 else 10)
+            turns = turns_at(args, concurrency)
             print(f"concurrency {concurrency}: {concurrency} conversation(s) x {turns} turns...", flush=True)
             measured = await bench.interleaved(
                 {
                     "api": bench.measure_api,
-                    "bare": lambda c, t: bench.measure_bare(stack.rasa_url, c, t, bench.expected["bare"]),
+                    "bare": bare_current,
                 },
                 concurrency,
                 turns,
@@ -424,12 +433,12 @@ async def run(args: argparse.Namespace, stack: Stack, log_dir: Path) -> dict[str
                 report["baseline"] = {"model": str(Path(args.baseline_model).resolve()), "turn_replies": expected,
                                       "rss_mb_idle": sampler.snapshot()["rasa-baseline"], "runs": {}}
                 for concurrency in args.concurrency:
-                    turns = args.turns or (100 if concurrency == 1 else 10)
+                    turns = turns_at(args, concurrency)
                     print(f"baseline, concurrency {concurrency}...", flush=True)
                     # The chosen model and the baseline, both bare Rasa, interleaved the same way.
                     pair = await bench.interleaved(
                         {
-                            "current": lambda c, t: bench.measure_bare(stack.rasa_url, c, t, bench.expected["bare"]),
+                            "current": bare_current,
                             "baseline": lambda c, t: bench.measure_bare(
                                 url, c, t, expected, api_known_senders=False, opening=False
                             ),

@@ -70,16 +70,15 @@ def create_webchat_server(router: ConversationRouter, cors_origins: list[str] | 
         # The socket remembers its conversation, so later messages skip the look-up; a conversation an agent
         # closed since is refused before anything is stored, and a new one is opened.
         conversation_id = session.get("conversation_id") if session.get("conversation_session") == session_id else None
-        replies = None
-        if conversation_id is not None:
+        while True:
+            if conversation_id is None:  # find_or_create_conversation never returns a closed one
+                conversation_id = await to_thread.run_sync(find_or_create_conversation, CHANNEL, session_id)
+                await sio.save_session(sid, {**session, "conversation_id": conversation_id, "conversation_session": session_id})
             try:
                 replies = await router.handle_inbound(conversation_id, data["message"], language_hint=hint)
+                break
             except ConversationClosed:
-                replies = None
-        if replies is None:
-            conversation_id = await to_thread.run_sync(find_or_create_conversation, CHANNEL, session_id)
-            await sio.save_session(sid, {**session, "conversation_id": conversation_id, "conversation_session": session_id})
-            replies = await router.handle_inbound(conversation_id, data["message"], language_hint=hint)
+                conversation_id = None
         for reply in replies:
             await sio.emit("bot_uttered", bot_uttered_payload(reply), room=session_id)
         log.info("webchat_replied", conversation_id=conversation_id, replies=len(replies))

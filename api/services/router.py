@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 from anyio import to_thread
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from api import i18n
 from api.core.config import Settings
@@ -333,10 +333,11 @@ class ConversationRouter:
     ) -> list[Reply]:
         """Marks the debtor's message and stores the replies, in one transaction."""
         with session_scope() as session:
-            values: dict[str, Any] = {"status": status, "error": error}
+            message = session.get(Message, message_id)
+            message.status = status
+            message.error = error
             if status == "processed":
-                values["processed_at"] = utcnow()
-            session.execute(update(Message).where(Message.id == message_id).values(**values))
+                message.processed_at = utcnow()
             conversation = session.get(Conversation, conversation_id)
             self._store_replies(session, conversation, message_id, replies)
             handoffs.watch_for_console(session, conversation)
