@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.api_client import ApiError, call, context_slots
-from bot.parsing import find_reference, normalise_postcode, parse_date_of_birth
+from bot.parsing import find_reference, parse_date_of_birth
 
 
 class ValidateVerificationForm(FormValidationAction):
@@ -37,8 +37,8 @@ class ValidateVerificationForm(FormValidationAction):
         text = str(value or "")
         language = tracker.get_slot("language") or "fr"
         date_of_birth = parse_date_of_birth(text, language)
-        postcode = None if date_of_birth else normalise_postcode(text)
-        if date_of_birth is None and postcode is None:
+        if date_of_birth is None:
+            # A postcode alone no longer verifies (api/services/verification.py says why).
             dispatcher.utter_message(response="utter_secret_not_understood")
             return {"identity_secret": None}
         reference = tracker.get_slot("account_reference") or find_reference(tracker.latest_message.get("text") or "")
@@ -50,11 +50,7 @@ class ValidateVerificationForm(FormValidationAction):
                 "POST",
                 tracker.sender_id,
                 "/verify",
-                {
-                    "reference": reference,
-                    "date_of_birth": date_of_birth.isoformat() if date_of_birth else None,
-                    "postcode": postcode,
-                },
+                {"reference": reference, "date_of_birth": date_of_birth.isoformat()},
             )
         except ApiError as error:
             if error.code == "verification_locked":
@@ -66,7 +62,7 @@ class ValidateVerificationForm(FormValidationAction):
             return {**context_slots(result["context"]), "identity_secret": "checked"}
         if result["status"] == "locked":
             return {"identity": "locked", "account_reference": None, "identity_secret": None}
-        dispatcher.utter_message(response="utter_verification_failed", attempts_left=result["attempts_left"])
+        dispatcher.utter_message(response="utter_verification_failed")
         return {"account_reference": None, "identity_secret": None}
 
 

@@ -116,11 +116,11 @@ def seed_demo() -> None:
                 session, email=settings.demo_agent_email, name="Camille Agent", password=settings.demo_agent_password
             )
     print(f"Demo creditor: {DEMO_CREDITOR['name']} (API key from CREDITOR_API_KEY: {settings.creditor_api_key})")
-    print("Demo debtors (verify with the reference plus the date of birth or the postcode):")
+    print("Demo debtors (verify with the reference plus the date of birth):")
     for data in DEMO_ACCOUNTS:
         print(
             f"  {data['reference']}  {data['language']}  born {data['date_of_birth']:%d/%m/%Y}  "
-            f"postcode {data['postcode']}  owes {_plain(data['balance_minor'])} + fees {_plain(data['fees_minor'])} {data['currency']}"
+            f"owes {_plain(data['balance_minor'])} + fees {_plain(data['fees_minor'])} {data['currency']}"
         )
 
 

@@ -101,7 +101,9 @@ def create_app() -> socketio.ASGIApp:
     app.state.router = router
     app.state.outbox = phone_outbox
     origins = settings.webchat_allowed_origins or [settings.base_url, f"http://localhost:{settings.api_port}"]
-    sio = create_webchat_server(router, cors_origins=origins)
+    sio = create_webchat_server(
+        router, cors_origins=origins, sessions_per_client_per_hour=settings.webchat_sessions_per_client_per_hour
+    )
     router.deliver["webchat"] = webchat_deliver(sio)
     return socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io")
 

@@ -198,8 +198,24 @@ class VerificationAttempt(Base):
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
     # Set only on success: a failed attempt must not link a conversation to an account.
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    # A keyed digest of the creditor and the reference tried, known or not: failures are counted per
+    # reference across conversations and channels without keeping what a stranger typed.
+    reference_digest: Mapped[str | None] = mapped_column(String(64), index=True)
     succeeded: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VerificationLock(Base):
+    """Too many failed verifications of one reference, across conversations: nobody verifies on it any more
+    until an agent or the creditor unlocks it. Keyed by digest, so unknown references lock the same way."""
+
+    __tablename__ = "verification_locks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference_digest: Mapped[str] = mapped_column(String(64), index=True)
+    locked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    unlocked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    unlocked_by: Mapped[str | None] = mapped_column(String(64))  # agent:<id> | creditor:<id>
 
 
 class Offer(Base):

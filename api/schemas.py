@@ -179,6 +179,8 @@ class DeliveryFailureOut(BaseModel):
 
 
 class AccountDetailOut(AccountOut):
+    # Verification on this reference is locked after repeated failures (unlock with POST …/verification-unlock).
+    verification_locked: bool
     conversations: list[ConversationOut]
     signals: list[SignalOut]
     commitments: list[CommitmentOut]
@@ -190,6 +192,11 @@ class AccountDetailOut(AccountOut):
     contact_preferences: list[ContactPreferenceOut]
     # Messages to the debtor's number(s) that failed for good: the operations team should check the number.
     delivery_failures: list[DeliveryFailureOut]
+
+
+class VerificationUnlockOut(BaseModel):
+    # Whether there was a lock to lift; either way the reference can be verified now.
+    unlocked: bool
 
 
 class PolicyIn(BaseModel):

@@ -11,6 +11,9 @@ from typing import Any
 
 import socketio
 from anyio import to_thread
+from limits import RateLimitItemPerHour
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
 
 from api.core.logging import log
 from api.services.handoffs import ConversationClosed
@@ -44,15 +47,36 @@ def _valid_session_id(value: Any) -> str | None:
     return None
 
 
-def create_webchat_server(router: ConversationRouter, cors_origins: list[str] | str) -> socketio.AsyncServer:
+def _client_address(environ: dict[str, Any]) -> str:
+    """The peer's address (the proxy's, unless uvicorn runs with --proxy-headers behind a trusted one)."""
+    client = (environ.get("asgi.scope") or {}).get("client")
+    return str(client[0]) if client else "unknown"
+
+
+def create_webchat_server(
+    router: ConversationRouter, cors_origins: list[str] | str, *, sessions_per_client_per_hour: int
+) -> socketio.AsyncServer:
     sio = socketio.AsyncServer(async_mode="asgi", cors_allowed_origins=cors_origins)
+    # Each session may be a fresh conversation, so fresh verification tries: a client may ask for only so many
+    # (a page reload asks once).
+    limiter = MovingWindowRateLimiter(MemoryStorage())
+    new_sessions = RateLimitItemPerHour(sessions_per_client_per_hour)
+
+    @sio.event
+    async def connect(sid: str, environ: dict[str, Any], _auth: Any = None) -> None:
+        await sio.save_session(sid, {"client": _client_address(environ)})
 
     @sio.on("session_request")
     async def session_request(sid: str, data: Any) -> None:
+        socket_session = await sio.get_session(sid)
+        if not await limiter.hit(new_sessions, "webchat-session", socket_session.get("client", "unknown")):
+            log.warning("webchat_sessions_throttled")
+            await sio.emit("error", {"error": "rate_limited", "detail": "too many new sessions from this client; try later"}, room=sid)
+            return
         requested = _valid_session_id((data or {}).get("session_id") if isinstance(data, dict) else None)
         session_id = requested or uuid.uuid4().hex
         await sio.enter_room(sid, session_id)
-        await sio.save_session(sid, {"session_id": session_id})
+        await sio.save_session(sid, {**socket_session, "session_id": session_id})
         await sio.emit("session_confirm", session_id, room=sid)
 
     @sio.on("user_uttered")

@@ -1033,20 +1033,32 @@
     if (!state.openId) return;
     const reference = refs.verifyReference.value.trim();
     const dateOfBirth = refs.verifyDob.value;
-    const postcode = refs.verifyPostcode.value.trim();
-    if (!reference || (!dateOfBirth && !postcode)) {
+    if (!reference || !dateOfBirth) {
       showActionError('verify', 'verify.needs_two');
       return;
     }
-    const body = { reference };
-    if (dateOfBirth) body.date_of_birth = dateOfBirth;
-    if (postcode) body.postcode = postcode;
+    const body = { reference, date_of_birth: dateOfBirth };
     const result = await act(refs.verifySubmit, 'verify', () => api('POST', path('/verify'), body));
-    if (result && result.verified === false) {
+    if (result && result.verified === false && result.reference_locked) {
+      showReferenceLocked(reference);
+    } else if (result && result.verified === false) {
       showActionError('verify', 'verify.failed');
     } else if (result && result.verified) {
       refs.verifyForm.reset();
     }
+  }
+
+  /** Too many failed attempts on this reference, here or elsewhere: the agent may lift the lock once they
+   * are satisfied, by other means, that they are talking with the debtor. */
+  function showReferenceLocked(reference) {
+    showActionError('verify', 'verify.reference_locked');
+    const unlock = el('button', { type: 'button', class: 'secondary', testid: 'verify-unlock', text: t('verify.unlock') });
+    unlock.addEventListener('click', async () => {
+      const result = await act(unlock, 'verify', () => api('POST', path('/unlock-verification'), { reference }));
+      if (result) showActionError('verify', result.unlocked ? 'verify.unlocked' : 'verify.not_locked');
+    });
+    const box = errorSlot('verify').querySelector('[data-testid="action-error"]');
+    if (box) box.append(unlock);
   }
 
   async function signOut() {
@@ -1094,7 +1106,7 @@
       accountActions: 'account-actions', disputeForm: 'dispute-form', disputeReason: 'dispute-reason', disputeRecord: 'dispute-record',
       slotVulnerabilityInAccount: 'slot-vulnerability-in-account', recordsBox: 'records-box',
       slotVerify: 'slot-verify', verifyForm: 'verify-form', verifyReference: 'verify-reference', verifyDob: 'verify-dob',
-      verifyPostcode: 'verify-postcode', verifySubmit: 'verify-submit', slotVulnerabilityAlone: 'slot-vulnerability-alone',
+      verifySubmit: 'verify-submit', slotVulnerabilityAlone: 'slot-vulnerability-alone',
       vulnerabilityBlock: 'vulnerability-block', flagVulnerable: 'flag-vulnerable',
     };
     for (const [name, id] of Object.entries(ids)) {

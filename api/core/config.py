@@ -47,7 +47,13 @@ class Settings(BaseSettings):
     document_link_ttl_seconds: int = 7 * 24 * 3600
     default_language: Literal["fr", "en"] = "fr"
     max_message_chars: int = 2000
+    # Failed verifications allowed in one conversation, then a person takes over.
     verification_max_attempts: int = 3
+    # Failed verifications allowed on one reference across every conversation and channel, then nobody
+    # verifies on it until an agent or the creditor unlocks it.
+    verification_max_failures_per_reference: int = 5
+    # New web-chat sessions one client (IP address) may open per hour; more are refused.
+    webchat_sessions_per_client_per_hour: int = 30
 
     # Who speaks for the creditor (shown in the disclosure and written confirmations).
     collector_name: str = "Recouvrement Amiable Démo"

@@ -34,9 +34,11 @@ from api.schemas import (
     InstalmentOut,
     PaymentClaimOut,
     SignalOut,
+    VerificationUnlockOut,
 )
 from api.services.arrangements import confirmations_of, document_url
 from api.services.records import audit
+from api.services.verification import account_is_locked, unlock_reference
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
 
@@ -135,6 +137,7 @@ def read_account(reference: str, creditor: CreditorDep, session: SessionDep, set
     ]
     return AccountDetailOut(
         **AccountOut.model_validate(account, from_attributes=True).model_dump(),
+        verification_locked=account_is_locked(session, account, settings),
         conversations=conversations,
         signals=[SignalOut.model_validate(s, from_attributes=True) for s in rows(Signal, Signal.id)],
         commitments=commitments,
@@ -159,4 +162,14 @@ def read_account(reference: str, creditor: CreditorDep, session: SessionDep, set
                 .order_by(Message.id)
             )
         ],
+    )
+
+
+@router.post("/{reference}/verification-unlock", response_model=VerificationUnlockOut)
+def unlock_verification(reference: str, creditor: CreditorDep, session: SessionDep, settings: SettingsDep) -> VerificationUnlockOut:
+    """Lifts the lock that repeated failed verifications put on this reference (after checking the
+    debtor's identity by other means)."""
+    account = _find(session, creditor.id, reference)
+    return VerificationUnlockOut(
+        unlocked=unlock_reference(session, settings, creditor.id, account.reference, f"creditor:{creditor.id}")
     )

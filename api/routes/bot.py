@@ -42,25 +42,17 @@ def read_context(conversation_id: str, session: SessionDep, settings: SettingsDe
 class VerifyIn(BaseModel):
     reference: str = Field(max_length=64)
     date_of_birth: dt.date | None = None
-    postcode: str | None = Field(default=None, max_length=16)
 
 
 @router.post("/verify")
 def verify(conversation_id: str, body: VerifyIn, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
     conversation = _conversation(session, conversation_id)
     result = verify_identity(
-        session,
-        conversation,
-        reference=body.reference,
-        date_of_birth=body.date_of_birth,
-        postcode=body.postcode,
-        max_attempts=settings.verification_max_attempts,
+        session, conversation, settings, reference=body.reference, date_of_birth=body.date_of_birth
     )
     records.audit(session, "bot", "verification_attempt", "conversation", conversation.id, succeeded=result.verified)
-    answer: dict[str, Any] = {
-        "status": "verified" if result.verified else ("locked" if result.locked else "failed"),
-        "attempts_left": result.attempts_left,
-    }
+    # No count of the tries left: it would help a guesser more than a debtor.
+    answer: dict[str, Any] = {"status": "verified" if result.verified else ("locked" if result.locked else "failed")}
     if result.locked:
         _, team = handoffs.request_handoff(session, conversation, "verification_locked")
         answer["handoff"] = handoffs.debtor_view(team, conversation)

@@ -203,16 +203,27 @@ def add_note(conversation_id: str, body: TextIn, agent: CurrentAgent, session: S
 
 class VerifyIn(BaseModel):
     reference: str = Field(min_length=1, max_length=64)
-    date_of_birth: dt.date | None = None
-    postcode: str | None = Field(default=None, max_length=16)
+    date_of_birth: dt.date
 
 
 @api.post("/conversations/{conversation_id}/verify")
 def verify(conversation_id: str, body: VerifyIn, agent: CurrentAgent, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
-    verified = agent_desk.verify(
-        session, settings, conversation_id, agent, reference=body.reference, date_of_birth=body.date_of_birth, postcode=body.postcode
+    result = agent_desk.verify(
+        session, settings, conversation_id, agent, reference=body.reference, date_of_birth=body.date_of_birth
     )
-    return {"verified": verified}
+    return {"verified": result.verified, "reference_locked": result.reference_locked}
+
+
+class UnlockIn(BaseModel):
+    reference: str = Field(min_length=1, max_length=64)
+
+
+@api.post("/conversations/{conversation_id}/unlock-verification")
+def unlock_verification(
+    conversation_id: str, body: UnlockIn, agent: CurrentAgent, session: SessionDep, settings: SettingsDep
+) -> dict[str, Any]:
+    unlocked = agent_desk.unlock_verification(session, settings, conversation_id, agent, reference=body.reference)
+    return {"unlocked": unlocked}
 
 
 class CommitmentIn(BaseModel):

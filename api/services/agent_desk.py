@@ -38,7 +38,7 @@ from api.services.console_hub import after_commit, hub, notify_after_commit
 from api.services.errors import NotFound, NotVerified
 from api.services.presentation import account_view, limits_view
 from api.services.router import PHONE_CHANNELS, Deliver, Reply
-from api.services.verification import verify_identity
+from api.services.verification import VerificationResult, unlock_reference, verify_identity
 
 TRANSCRIPT_LIMIT = 500
 
@@ -305,17 +305,23 @@ def add_note(session: Session, conversation_id: str, agent: Agent, text: str) ->
 
 
 def verify(
-    session: Session, settings: Settings, conversation_id: str, agent: Agent, *, reference: str, date_of_birth: dt.date | None, postcode: str | None
-) -> bool:
-    """The agent checks the debtor's identity with them (same two factors, same attempt limit as the bot)."""
+    session: Session, settings: Settings, conversation_id: str, agent: Agent, *, reference: str, date_of_birth: dt.date | None
+) -> VerificationResult:
+    """The agent checks the debtor's identity with them (same two factors, same locks as the bot)."""
     conversation, _ = handoffs.claimed_conversation(session, conversation_id, agent)
-    result = verify_identity(
-        session, conversation, reference=reference, date_of_birth=date_of_birth, postcode=postcode,
-        max_attempts=settings.verification_max_attempts,
-    )
+    result = verify_identity(session, conversation, settings, reference=reference, date_of_birth=date_of_birth, by_agent=True)
     audit(session, actor(agent), "verification_attempt", "conversation", conversation.id, succeeded=result.verified)
     notify_after_commit(session, "conversation_changed", conversation_id=conversation.id)
-    return result.verified
+    return result
+
+
+def unlock_verification(session: Session, settings: Settings, conversation_id: str, agent: Agent, *, reference: str) -> bool:
+    """Lifts the lock on a reference after repeated failures, for the conversation the agent has taken over
+    (the agent has satisfied themselves of the person's identity by other means)."""
+    conversation, _ = handoffs.claimed_conversation(session, conversation_id, agent)
+    unlocked = unlock_reference(session, settings, conversation.creditor_id, reference, actor(agent))
+    notify_after_commit(session, "conversation_changed", conversation_id=conversation.id)
+    return unlocked
 
 
 def record_commitment(

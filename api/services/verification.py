@@ -1,30 +1,48 @@
-"""Right-party verification: two factors from the account, constant-time checks, lockout.
+"""Right-party verification: the reference and the date of birth, constant-time checks, two locks.
 
-Nothing returned from here says which factor was wrong or whether a reference exists.
+The factor rule: the file reference plus the date of birth. The postcode alone no longer verifies: a French
+postcode is one of about 6,000 values and can be guessed from a town, while a date of birth is one of
+about 25,000 plausible values and is not printed on anything we send. An account without a date of birth
+on file is verified by a person.
+
+Two locks stop guessing:
+- a conversation allows `verification_max_attempts` failures, then only a person can help there;
+- a reference allows `verification_max_failures_per_reference` failures across every conversation and
+  channel (since its last success or unlock), then nobody verifies on it until an agent or the creditor
+  unlocks it. The lock is keyed by a digest of the reference, known or not, so an unknown reference locks
+  exactly as a real one does, and a locked reference answers exactly as a wrong date of birth does.
+
+Nothing returned from here says which factor was wrong, whether a reference exists, or how many tries
+are left.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.models import Account, Conversation, VerificationAttempt, utcnow
+from api.core.config import Settings
+from api.models import Account, Conversation, VerificationAttempt, VerificationLock, utcnow
+from api.services.audit import audit
 from api.services.errors import VerificationLocked
 
-# A reference that matches nothing, compared against when the reference is unknown so that the
-# time taken does not tell whether a reference exists.
+# A value that matches nothing, compared against when the reference is unknown so that the time taken
+# does not tell whether a reference exists.
 _NO_MATCH = "\x00" * 16
 
 
 @dataclass(frozen=True)
 class VerificationResult:
     verified: bool
+    # This conversation may not try again (a person takes over).
     locked: bool
-    attempts_left: int
+    # The reference is locked across conversations: told to agents only, never to the debtor's side.
+    reference_locked: bool = False
     account: Account | None = None
 
 
@@ -40,26 +58,22 @@ def _same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
 
-def factors_match(
-    account: Account | None,
-    reference: str,
-    date_of_birth: dt.date | None,
-    postcode: str | None,
-) -> bool:
-    """True when the reference and one second factor (date of birth or postcode) match the account.
+def factors_match(account: Account | None, reference: str, date_of_birth: dt.date | None) -> bool:
+    """True when the reference and the date of birth both match the account.
 
-    Every comparison runs whatever the outcome of the others, so timing reveals nothing.
+    Both comparisons run whatever the outcome of the other, so timing reveals nothing.
     """
     stored_reference = normalise_reference(account.reference) if account else _NO_MATCH
     stored_dob = account.date_of_birth.isoformat() if account and account.date_of_birth else _NO_MATCH
-    stored_postcode = normalise_postcode(account.postcode) if account and account.postcode else _NO_MATCH
-    given_dob = date_of_birth.isoformat() if date_of_birth else ""
-    given_postcode = normalise_postcode(postcode) if postcode else ""
-
     reference_ok = _same(stored_reference, normalise_reference(reference))
-    dob_ok = _same(stored_dob, given_dob)
-    postcode_ok = _same(stored_postcode, given_postcode)
-    return account is not None and reference_ok and (dob_ok or postcode_ok)
+    dob_ok = _same(stored_dob, date_of_birth.isoformat() if date_of_birth else "")
+    return account is not None and reference_ok and dob_ok
+
+
+def reference_digest(secret_key: str, creditor_id: int, reference: str) -> str:
+    """The keyed digest a reference is counted and locked under (the reference itself is not stored)."""
+    message = f"{creditor_id}:{normalise_reference(reference)}".encode()
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()
 
 
 def failed_attempts(session: Session, conversation: Conversation) -> int:
@@ -73,40 +87,101 @@ def failed_attempts(session: Session, conversation: Conversation) -> int:
     ) or 0
 
 
+def active_lock(session: Session, digest: str) -> VerificationLock | None:
+    return session.scalar(
+        select(VerificationLock).where(
+            VerificationLock.reference_digest == digest, VerificationLock.unlocked_at.is_(None)
+        )
+    )
+
+
+def _reference_failures(session: Session, digest: str) -> int:
+    """Failures on this reference since it was last verified or unlocked, across all conversations."""
+    last_success = session.scalar(
+        select(func.max(VerificationAttempt.created_at)).where(
+            VerificationAttempt.reference_digest == digest, VerificationAttempt.succeeded.is_(True)
+        )
+    )
+    last_unlock = session.scalar(
+        select(func.max(VerificationLock.unlocked_at)).where(VerificationLock.reference_digest == digest)
+    )
+    query = select(func.count()).select_from(VerificationAttempt).where(
+        VerificationAttempt.reference_digest == digest, VerificationAttempt.succeeded.is_(False)
+    )
+    since = max((t for t in (last_success, last_unlock) if t is not None), default=None)
+    if since is not None:
+        query = query.where(VerificationAttempt.created_at > since)
+    return session.scalar(query) or 0
+
+
 def verify_identity(
     session: Session,
     conversation: Conversation,
+    settings: Settings,
     *,
     reference: str,
     date_of_birth: dt.date | None,
-    postcode: str | None,
-    max_attempts: int,
+    by_agent: bool = False,
 ) -> VerificationResult:
-    """Checks the two factors for this conversation and records the attempt."""
-    if conversation.locked_at is not None:
+    """Checks the two factors for this conversation, records the attempt and applies both locks.
+
+    An agent who has taken the conversation over may check again in a conversation the bot locked (that is
+    why it was handed over); the reference's lock holds for agents too until one of them lifts it.
+    """
+    if conversation.locked_at is not None and not by_agent:
         raise VerificationLocked()
+    digest = reference_digest(settings.secret_key, conversation.creditor_id, reference)
     account = session.scalar(
         select(Account).where(
             Account.creditor_id == conversation.creditor_id,
             Account.reference == normalise_reference(reference),
         )
     )
-    ok = factors_match(account, reference, date_of_birth, postcode)
+    reference_locked = active_lock(session, digest) is not None
+    ok = factors_match(account, reference, date_of_birth) and not reference_locked
     session.add(
         VerificationAttempt(
-            conversation_id=conversation.id, account_id=account.id if ok and account else None, succeeded=ok
+            conversation_id=conversation.id,
+            account_id=account.id if ok and account else None,
+            reference_digest=digest,
+            succeeded=ok,
         )
     )
     if ok and account is not None:
         conversation.account_id = account.id
         conversation.verified_at = utcnow()
+        conversation.locked_at = None
         conversation.language = account.language
         session.flush()
-        return VerificationResult(verified=True, locked=False, attempts_left=max_attempts, account=account)
+        return VerificationResult(verified=True, locked=False, account=account)
 
     session.flush()
-    failures = failed_attempts(session, conversation)
-    locked = failures >= max_attempts
-    if locked:
+    if not reference_locked and _reference_failures(session, digest) >= settings.verification_max_failures_per_reference:
+        session.add(VerificationLock(reference_digest=digest))
+        # The account (when there is one) is named in the audit log only: the debtor's side hears nothing.
+        audit(session, "system", "verification_reference_locked", "account", account.reference if account else None)
+        reference_locked = True
+    locked = failed_attempts(session, conversation) >= settings.verification_max_attempts
+    if locked and conversation.locked_at is None:
         conversation.locked_at = utcnow()
-    return VerificationResult(verified=False, locked=locked, attempts_left=max(0, max_attempts - failures))
+    return VerificationResult(verified=False, locked=locked, reference_locked=reference_locked)
+
+
+def account_is_locked(session: Session, account: Account, settings: Settings) -> bool:
+    digest = reference_digest(settings.secret_key, account.creditor_id, account.reference)
+    return active_lock(session, digest) is not None
+
+
+def unlock_reference(session: Session, settings: Settings, creditor_id: int, reference: str, by: str) -> bool:
+    """Lifts the lock on a reference (an agent who checked the debtor otherwise, or the creditor).
+
+    Returns whether there was a lock. The failure count starts again from now.
+    """
+    lock = active_lock(session, reference_digest(settings.secret_key, creditor_id, reference))
+    if lock is None:
+        return False
+    lock.unlocked_at = utcnow()
+    lock.unlocked_by = by
+    session.flush()
+    audit(session, by, "verification_reference_unlocked", "account", normalise_reference(reference))
+    return True

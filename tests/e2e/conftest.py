@@ -41,7 +41,8 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         twilio_port=free_port(),
         database_url=database_url,
         log_dir=workdir / "log",
-        extra_env={"CREDITOR_API_KEY": CREDITOR_KEY},
+        # Every test opens web-chat sessions from this one address: the per-client limit has its own test.
+        extra_env={"CREDITOR_API_KEY": CREDITOR_KEY, "WEBCHAT_SESSIONS_PER_CLIENT_PER_HOUR": "100000"},
     )
     stack.start()
     # The tests run at any hour: the agents' team is at work all the time, unless a test says otherwise.

@@ -62,7 +62,7 @@ FORGOT = {
         "thanks": "Merci",
     },
     "en": {
-        "verify": ("Hello", "{reference}", "SW1A 1AA"),
+        "verify": ("Hello", "{reference}", "04/05/1990"),
         "forgot": "sorry I totally forgot to pay that bill",
         "date": "on {d:%d/%m/%Y}",
         "agree": "yes that's fine",
@@ -111,7 +111,7 @@ CHANGE_PLAN = {
         "agree": "oui je confirme",
     },
     "en": {
-        "verify": ("Hello", "{reference}", "SW1A 1AA"),
+        "verify": ("Hello", "{reference}", "04/05/1990"),
         "first_plan": ("I'd like to pay in instalments", "60 euros a month", "yes I agree"),
         "change": "actually I need to change my payment plan",
         "amount": "100 euros a month",

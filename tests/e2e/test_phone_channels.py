@@ -43,7 +43,7 @@ HARDSHIP_JOURNEYS = {
         "messages": [
             "Hello",
             "my reference is {reference}",
-            "SW1A 1AA",
+            "04/05/1990",
             "I lost my job last month and I can't pay it all at once",
             "I can pay 30 euros a month",
             "yes that works for me",

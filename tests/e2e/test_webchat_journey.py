@@ -38,7 +38,7 @@ JOURNEYS = {
         "messages": [
             "Hello",
             "my reference is CR-20001",
-            "SW1A 1AA",
+            "04/05/1990",
             "I lost my job last month and I can't pay it all at once",
             "I can pay 30 euros a month",
             "yes that works for me",

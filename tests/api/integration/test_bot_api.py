@@ -7,18 +7,23 @@ import io
 import pytest
 from pypdf import PdfReader
 
+from api.core.config import get_settings
 from api.db import session_scope
 from api.models import Conversation, Creditor
 
 
-@pytest.fixture
-def conversation_id(client) -> str:
+def new_conversation(address: str = "test-session-1") -> str:
     with session_scope() as session:
         creditor = session.query(Creditor).one()
-        conversation = Conversation(creditor_id=creditor.id, channel="webchat", channel_address="test-session-1")
+        conversation = Conversation(creditor_id=creditor.id, channel="webchat", channel_address=address)
         session.add(conversation)
         session.flush()
         return conversation.id
+
+
+@pytest.fixture
+def conversation_id(client) -> str:
+    return new_conversation()
 
 
 def bot(client, headers, method, conversation_id, path, json=None):
@@ -41,12 +46,17 @@ def test_context_before_verification_discloses_no_account(client, actions_header
     assert context["creditor_name"] == "Lumière Énergie SA"
 
 
-@pytest.mark.parametrize("factors", [{"date_of_birth": "1985-03-12"}, {"postcode": "75 011"}])
-def test_reference_plus_one_factor_verifies(client, actions_headers, conversation_id, factors):
-    result = verify(client, actions_headers, conversation_id, **factors).json()
+def test_reference_plus_date_of_birth_verifies(client, actions_headers, conversation_id):
+    result = verify(client, actions_headers, conversation_id, date_of_birth="1985-03-12").json()
     assert result["status"] == "verified"
     assert result["context"]["account"]["reference"] == "CR-10001"
     assert result["context"]["account"]["total_text"] == "400,00\u00a0€"
+
+
+def test_the_postcode_alone_no_longer_verifies(client, actions_headers, conversation_id):
+    # The right postcode, which is no longer a second factor: the field is ignored, the attempt fails.
+    result = verify(client, actions_headers, conversation_id, postcode="75011").json()
+    assert result["status"] == "failed" and result["context"]["account"] is None
 
 
 def test_failures_do_not_say_which_factor_was_wrong(client, actions_headers, conversation_id):
@@ -57,14 +67,15 @@ def test_failures_do_not_say_which_factor_was_wrong(client, actions_headers, con
     for result in (wrong_secret, unknown_reference):
         assert result["status"] == "failed" and result["context"]["account"] is None
     assert set(wrong_secret) == set(unknown_reference)
-    assert wrong_secret["attempts_left"] == 2 and unknown_reference["attempts_left"] == 1
+    # How many tries are left is never said: it helps a guesser more than a debtor.
+    assert "attempts_left" not in wrong_secret
 
 
 def test_three_failures_lock_the_conversation_and_ask_for_a_human(client, actions_headers, creditor_headers, conversation_id):
-    results = [verify(client, actions_headers, conversation_id, postcode="00000").json() for _ in range(3)]
+    results = [verify(client, actions_headers, conversation_id, date_of_birth="1990-01-01").json() for _ in range(3)]
     assert [r["status"] for r in results] == ["failed", "failed", "locked"]
     # Even the right answer is refused now.
-    assert verify(client, actions_headers, conversation_id, postcode="75011").status_code == 423
+    assert verify(client, actions_headers, conversation_id, date_of_birth="1985-03-12").status_code == 423
     context = bot(client, actions_headers, "GET", conversation_id, "/context").json()
     assert context["locked"] is True and context["account"] is None
     with session_scope() as session:
@@ -211,3 +222,54 @@ def test_a_new_plan_replaces_the_active_one(client, actions_headers, creditor_he
     commitments = client.get("/api/v1/accounts/CR-10001", headers=creditor_headers).json()["commitments"]
     assert [c["status"] for c in commitments] == ["replaced", "active"]
     assert [len(c["instalments"]) for c in commitments] == [4, 8]
+
+
+def _guess_across_conversations(client, headers, reference: str, conversations: int) -> list[dict]:
+    """A guesser who opens a new conversation after every two wrong dates of birth (never hitting the
+    conversation's own lock), as a script opening web-chat sessions would."""
+    answers = []
+    for n in range(conversations):
+        cid = new_conversation(f"guesser-{reference}-{n}")
+        for day in (1, 2):
+            body = {"reference": reference, "date_of_birth": f"19{50 + n}-01-{day:02d}"}
+            answers.append(bot(client, headers, "POST", cid, "/verify", body).json())
+    return answers
+
+
+def test_failures_across_conversations_lock_the_reference_until_unlocked(client, actions_headers, creditor_headers):
+    max_failures = get_settings().verification_max_failures_per_reference
+    answers = _guess_across_conversations(client, actions_headers, "CR-10001", 4)
+    assert len(answers) == 8 > max_failures
+    assert {a["status"] for a in answers} == {"failed"}
+    account = client.get("/api/v1/accounts/CR-10001", headers=creditor_headers).json()
+    assert account["verification_locked"] is True
+
+    # The real debtor, with the right date of birth, in a new conversation: refused, and told exactly
+    # what a wrong date of birth is told (the guesser learns nothing from the lock).
+    right = verify(client, actions_headers, new_conversation("the-debtor"), date_of_birth="1985-03-12").json()
+    wrong = verify(client, actions_headers, new_conversation("a-guesser"), date_of_birth="1999-09-09").json()
+    for answer in (right, wrong):
+        answer["context"].pop("conversation_id")
+    assert right == wrong and right["status"] == "failed"
+
+    # An unknown reference locks the same way, so a lock does not tell that a reference exists.
+    unknown = _guess_across_conversations(client, actions_headers, "CR-99999", 4)
+    assert [a["status"] for a in unknown] == [a["status"] for a in answers]
+
+    # The creditor lifts the lock (after checking the debtor otherwise): the right answer verifies again.
+    unlocked = client.post("/api/v1/accounts/CR-10001/verification-unlock", headers=creditor_headers)
+    assert unlocked.status_code == 200 and unlocked.json() == {"unlocked": True}
+    assert client.get("/api/v1/accounts/CR-10001", headers=creditor_headers).json()["verification_locked"] is False
+    assert verify(client, actions_headers, new_conversation("after-unlock"), date_of_birth="1985-03-12").json()["status"] == "verified"
+    again = client.post("/api/v1/accounts/CR-10001/verification-unlock", headers=creditor_headers).json()
+    assert again == {"unlocked": False}
+
+
+def test_a_success_resets_the_count_of_failures_on_a_reference(client, actions_headers, creditor_headers):
+    max_failures = get_settings().verification_max_failures_per_reference
+    for n in range(max_failures - 1):
+        verify(client, actions_headers, new_conversation(f"slip-{n}"), date_of_birth="1999-09-09")
+    assert verify(client, actions_headers, new_conversation("ok"), date_of_birth="1985-03-12").json()["status"] == "verified"
+    for n in range(max_failures - 1):
+        verify(client, actions_headers, new_conversation(f"slip-again-{n}"), date_of_birth="1999-09-09")
+    assert client.get("/api/v1/accounts/CR-10001", headers=creditor_headers).json()["verification_locked"] is False

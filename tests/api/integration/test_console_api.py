@@ -360,3 +360,34 @@ def test_the_agents_cli_creates_an_agent_who_can_sign_in(client, monkeypatch, ca
     monkeypatch.setattr(sys, "argv", ["api.cli", "create-agent", "--email", "eve@agency.example", "--name", "Eve", "--password-stdin"])
     with pytest.raises(SystemExit, match="12 characters"):
         cli.main()
+
+
+def test_an_agent_verifies_in_a_locked_conversation_and_can_lift_a_reference_lock(agent_client, creditor_headers, actions_headers):
+    client, csrf = agent_client
+    settings = get_settings()
+    # A guesser spent the reference's allowance across conversations; the last one, locked, was handed over.
+    def guess(cid: str, day: int) -> None:
+        body = {"reference": "CR-10001", "date_of_birth": f"1960-01-{day:02d}"}
+        client.post(f"/internal/v1/conversations/{cid}/verify", json=body, headers=actions_headers)
+
+    for day in range(1, settings.verification_max_failures_per_reference - 1):
+        guess(conversation(address=f"guess-{day}"), day)
+    cid = conversation(address="last")
+    for day in (20, 21, 22):
+        guess(cid, day)
+    with session_scope() as session:
+        assert session.get(Conversation, cid).locked_at is not None
+    hand_over(cid, "verification_locked")
+    assert client.post(f"/console/api/conversations/{cid}/claim", headers=csrf).status_code == 200
+
+    right = {"reference": "CR-10001", "date_of_birth": "1985-03-12"}
+    refused = client.post(f"/console/api/conversations/{cid}/verify", json=right, headers=csrf).json()
+    # Agents are told why (the debtor's side never is), and may lift the lock once satisfied otherwise.
+    assert refused == {"verified": False, "reference_locked": True}
+    unlocked = client.post(f"/console/api/conversations/{cid}/unlock-verification", json={"reference": "cr-10001"}, headers=csrf)
+    assert unlocked.json() == {"unlocked": True}
+    assert client.post(f"/console/api/conversations/{cid}/verify", json=right, headers=csrf).json()["verified"] is True
+    with session_scope() as session:
+        actions = [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+        assert "verification_reference_locked" in actions and "verification_reference_unlocked" in actions
+        assert session.get(Conversation, cid).locked_at is None
