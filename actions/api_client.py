@@ -11,20 +11,47 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 
+# Local-only defaults, refused with APP_ENV=production (as the api refuses its own).
+DEV_ACTIONS_TOKEN = "dev-actions-token"
+DEV_ACTION_SERVER_TOKEN = "dev-action-server-token"
+
+
 @dataclass(frozen=True)
 class ActionsConfig:
     api_url: str
+    # Sent to the api with every call (X-Actions-Token).
     actions_token: str
+    # Required from Rasa on every call to the action server (X-Action-Server-Token, endpoints.yml).
+    action_server_token: str
+    action_server_host: str
     timeout_seconds: float
+    app_env: str
 
     @classmethod
     def from_environment(cls) -> "ActionsConfig":
         # The action server's only configuration, read once at import.
         return cls(
             api_url=os.environ.get("API_URL", "http://127.0.0.1:8000").rstrip("/"),
-            actions_token=os.environ.get("ACTIONS_TOKEN", "dev-actions-token"),
+            actions_token=os.environ.get("ACTIONS_TOKEN", DEV_ACTIONS_TOKEN),
+            action_server_token=os.environ.get("ACTION_SERVER_TOKEN", DEV_ACTION_SERVER_TOKEN),
+            action_server_host=os.environ.get("ACTION_SERVER_HOST", "127.0.0.1"),
             timeout_seconds=float(os.environ.get("API_TIMEOUT_SECONDS", "15")),
+            app_env=os.environ.get("APP_ENV", "development"),
         )
+
+    def refuse_development_secrets(self) -> None:
+        if self.app_env != "production":
+            return
+        unsafe = [
+            name
+            for name, value, default in (
+                ("ACTIONS_TOKEN", self.actions_token, DEV_ACTIONS_TOKEN),
+                ("ACTION_SERVER_TOKEN", self.action_server_token, DEV_ACTION_SERVER_TOKEN),
+            )
+            if value == default
+        ]
+        if unsafe:
+            raise SystemExit(f"APP_ENV=production refuses the local default of {', '.join(unsafe)}: set a secret value.")
 
 
 CONFIG = ActionsConfig.from_environment()

@@ -96,6 +96,8 @@ class Stack:
                 "API_URL": self.api_url,
                 "RASA_URL": self.rasa_url,
                 "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.actions_port}/webhook",
+                # Rasa -> action server secret; a deployment sets its own (refused as is in production).
+                "ACTION_SERVER_TOKEN": os.environ.get("ACTION_SERVER_TOKEN", "dev-action-server-token"),
                 "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
                 "TF_CPP_MIN_LOG_LEVEL": "2",
             }
@@ -134,7 +136,7 @@ class Stack:
         self.services += [
             Service(
                 "actions",
-                [str(RASA_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(self.actions_port)],
+                [str(RASA_BIN / "python"), "-m", "actions.server", "--port", str(self.actions_port)],
                 f"http://127.0.0.1:{self.actions_port}/health",
                 env,
                 self.log_dir / "actions.log",
