@@ -1,12 +1,14 @@
 """The rasa-webchat socket.io protocol, served by the api so the unmodified widget talks to us.
 
 Events: `session_request` -> `session_confirm`, `user_uttered` -> `bot_uttered` (buttons as quick replies).
-The widget's session id is its address; the conversation id (Rasa's sender id) is ours.
+The server issues the widget's session id, a secret; the conversation's address is its digest, and the
+conversation id (Rasa's sender id) is ours.
 """
 
 from __future__ import annotations
 
-import uuid
+import hashlib
+import secrets
 from typing import Any
 
 import socketio
@@ -15,7 +17,11 @@ from limits import RateLimitItemPerHour
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
+from sqlalchemy import select
+
 from api.core.logging import log
+from api.db import session_scope
+from api.models import Conversation
 from api.services.handoffs import ConversationClosed
 from api.services.router import ConversationRouter, Deliver, Reply, find_or_create_conversation
 
@@ -34,9 +40,9 @@ def bot_uttered_payload(reply: Reply) -> dict[str, Any]:
 def webchat_deliver(sio: socketio.AsyncServer) -> Deliver:
     """Emits replies stored outside a socket event (answers given once Rasa is back) to the debtor's room."""
 
-    async def deliver(_conversation_id: str, _channel: str, session_id: str, replies: list[Reply]) -> None:
+    async def deliver(_conversation_id: str, _channel: str, address: str, replies: list[Reply]) -> None:
         for reply in replies:
-            await sio.emit("bot_uttered", bot_uttered_payload(reply), room=session_id)
+            await sio.emit("bot_uttered", bot_uttered_payload(reply), room=address)
 
     return deliver
 
@@ -47,36 +53,74 @@ def _valid_session_id(value: Any) -> str | None:
     return None
 
 
+def session_address(session_id: str) -> str:
+    """The conversation's channel address for a web-chat session: a digest of the session secret, so that
+    neither the database, the logs nor the console hold what would let someone join the session."""
+    return hashlib.sha256(f"webchat-session:{session_id}".encode()).hexdigest()
+
+
 def _client_address(environ: dict[str, Any]) -> str:
     """The peer's address (the proxy's, unless uvicorn runs with --proxy-headers behind a trusted one)."""
     client = (environ.get("asgi.scope") or {}).get("client")
     return str(client[0]) if client else "unknown"
 
 
+def _has_conversation(address: str) -> bool:
+    with session_scope() as session:
+        return session.scalar(
+            select(Conversation.id).where(Conversation.channel == CHANNEL, Conversation.channel_address == address).limit(1)
+        ) is not None
+
+
 def create_webchat_server(
     router: ConversationRouter, cors_origins: list[str] | str, *, sessions_per_client_per_hour: int
 ) -> socketio.AsyncServer:
+    """The socket.io server. The server issues every session id (a secret); a socket may resume a session it
+    names only when a conversation was opened on it and no other socket holds it now, so a made-up, guessed
+    or leaked id gets nothing of anyone's conversation. Replies go to the room of the session's address (its
+    digest), which only its holder joins. A session dropped before its first message is simply not resumed.
+
+    The map of held sessions lives in this process: several api processes need sticky sessions (or a
+    shared store) for it to hold across them.
+    """
     sio = socketio.AsyncServer(async_mode="asgi", cors_allowed_origins=cors_origins)
-    # Each session may be a fresh conversation, so fresh verification tries: a client may ask for only so many
-    # (a page reload asks once).
+    # Each new session is a fresh conversation, so fresh verification tries: a client may open only so many.
     limiter = MovingWindowRateLimiter(MemoryStorage())
     new_sessions = RateLimitItemPerHour(sessions_per_client_per_hour)
+    holders: dict[str, str] = {}  # address -> the socket that holds it now
+
+    async def resumable(address: str) -> bool:
+        return address not in holders and await to_thread.run_sync(_has_conversation, address)
 
     @sio.event
     async def connect(sid: str, environ: dict[str, Any], _auth: Any = None) -> None:
         await sio.save_session(sid, {"client": _client_address(environ)})
 
+    @sio.event
+    async def disconnect(sid: str, *_reason: Any) -> None:
+        session = await sio.get_session(sid)
+        address = session.get("address")
+        if address and holders.get(address) == sid:
+            del holders[address]
+
     @sio.on("session_request")
     async def session_request(sid: str, data: Any) -> None:
         socket_session = await sio.get_session(sid)
-        if not await limiter.hit(new_sessions, "webchat-session", socket_session.get("client", "unknown")):
-            log.warning("webchat_sessions_throttled")
-            await sio.emit("error", {"error": "rate_limited", "detail": "too many new sessions from this client; try later"}, room=sid)
+        if socket_session.get("address"):  # one session per socket
+            await sio.emit("session_confirm", socket_session["session_id"], room=sid)
             return
         requested = _valid_session_id((data or {}).get("session_id") if isinstance(data, dict) else None)
-        session_id = requested or uuid.uuid4().hex
-        await sio.enter_room(sid, session_id)
-        await sio.save_session(sid, {**socket_session, "session_id": session_id})
+        session_id = requested if requested and await resumable(session_address(requested)) else None
+        if session_id is None:
+            if not await limiter.hit(new_sessions, "webchat-session", socket_session.get("client", "unknown")):
+                log.warning("webchat_sessions_throttled")
+                await sio.emit("error", {"error": "rate_limited", "detail": "too many new sessions from this client; try later"}, room=sid)
+                return
+            session_id = secrets.token_hex(20)
+        address = session_address(session_id)
+        holders[address] = sid
+        await sio.enter_room(sid, address)
+        await sio.save_session(sid, {**socket_session, "session_id": session_id, "address": address})
         await sio.emit("session_confirm", session_id, room=sid)
 
     @sio.on("user_uttered")
@@ -85,26 +129,27 @@ def create_webchat_server(
             await sio.emit("error", {"error": "invalid_message", "detail": "user_uttered needs a 'message' string"}, room=sid)
             return
         session = await sio.get_session(sid)
-        session_id = _valid_session_id(data.get("session_id")) or session.get("session_id")
-        if session_id is None:
+        # Only the session this socket was given: a session id named in the message is not trusted.
+        address = session.get("address")
+        if address is None:
             await sio.emit("error", {"error": "no_session", "detail": "send session_request first"}, room=sid)
             return
         custom = data.get("customData") if isinstance(data.get("customData"), dict) else {}
         hint = custom.get("language") if custom.get("language") in ("fr", "en") else None
         # The socket remembers its conversation, so later messages skip the look-up; a conversation an agent
         # closed since is refused before anything is stored, and a new one is opened.
-        conversation_id = session.get("conversation_id") if session.get("conversation_session") == session_id else None
+        conversation_id = session.get("conversation_id")
         while True:
             if conversation_id is None:  # find_or_create_conversation never returns a closed one
-                conversation_id = await to_thread.run_sync(find_or_create_conversation, CHANNEL, session_id)
-                await sio.save_session(sid, {**session, "conversation_id": conversation_id, "conversation_session": session_id})
+                conversation_id = await to_thread.run_sync(find_or_create_conversation, CHANNEL, address)
+                await sio.save_session(sid, {**session, "conversation_id": conversation_id})
             try:
                 replies = await router.handle_inbound(conversation_id, data["message"], language_hint=hint)
                 break
             except ConversationClosed:
                 conversation_id = None
         for reply in replies:
-            await sio.emit("bot_uttered", bot_uttered_payload(reply), room=session_id)
+            await sio.emit("bot_uttered", bot_uttered_payload(reply), room=address)
         log.info("webchat_replied", conversation_id=conversation_id, replies=len(replies))
 
     return sio

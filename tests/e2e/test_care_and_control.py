@@ -47,12 +47,12 @@ def test_an_sms_style_stop_keyword_is_an_opt_out_whatever_the_model_thinks(stack
     async def conversation() -> tuple[str, str]:
         async with WebChatDebtor(stack.api_url, "fr") as debtor:
             await debtor.say("Bonjour")
-            return texts(await debtor.say("ARRET")), debtor.session_id
+            return texts(await debtor.say("ARRET")), debtor.address
 
-    reply, session_id = run(conversation())
+    reply, address = run(conversation())
     assert "plus de messages" in reply
     with create_engine(stack.database_url).connect() as db:
-        kinds = db.execute(text("select kind from consents where channel_address = :a"), {"a": session_id}).scalars().all()
+        kinds = db.execute(text("select kind from consents where channel_address = :a"), {"a": address}).scalars().all()
     assert kinds == ["opt_out"]
 
 

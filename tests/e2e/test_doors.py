@@ -1,12 +1,17 @@
-"""The doors that are meant to be closed: every service on loopback, the action server only to Rasa."""
+"""The doors that are meant to be closed: every service on loopback, the action server only to Rasa, a
+web-chat session only to the socket it was issued to."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
+
+from tests.e2e.webchat_client import WebChatDebtor
 
 LISTEN = "0A"
 
@@ -55,3 +60,51 @@ def test_the_action_server_refuses_a_request_without_its_secret(stack, headers):
     assert httpx.get(f"{url}/actions", headers=headers, timeout=10).status_code == 401
     # Only the health check answers without it, and says nothing more than that.
     assert httpx.get(f"{url}/health", timeout=10).json() == {"status": "ok"}
+
+
+def messages_at(stack, address: str) -> int:
+    with create_engine(stack.database_url).connect() as db:
+        return db.execute(
+            text(
+                "select count(*) from messages m join conversations c on c.id = m.conversation_id "
+                "where c.channel = 'webchat' and c.channel_address = :a"
+            ),
+            {"a": address},
+        ).scalar_one()
+
+
+def test_a_second_socket_naming_a_live_session_gets_nothing_of_it(stack):
+    async def scenario() -> None:
+        async with WebChatDebtor(stack.api_url, "fr") as owner:
+            await owner.say("Bonjour")
+            before = messages_at(stack, owner.address)
+            async with WebChatDebtor(stack.api_url, "fr", session_id=owner.session_id) as intruder:
+                # The server gave the intruder a session of its own, not the one it named.
+                assert intruder.session_id != owner.session_id
+                # Naming the owner's session in a message posts into the intruder's own conversation.
+                await intruder.say("Bonjour, je voudrais connaître le solde", session_id=owner.session_id)
+                assert messages_at(stack, owner.address) == before
+                assert messages_at(stack, intruder.address) >= 2
+                # The owner goes on talking; the intruder hears none of it.
+                assert await owner.say("Qui êtes-vous ?")
+                assert await intruder.replies_so_far() == []
+
+    asyncio.run(scenario())
+
+
+def test_a_made_up_session_id_gets_a_fresh_session_and_a_reload_resumes_its_own(stack):
+    async def scenario() -> None:
+        async with WebChatDebtor(stack.api_url, "fr", session_id="0123456789abcdef0123") as guesser:
+            assert guesser.session_id != "0123456789abcdef0123"
+        async with WebChatDebtor(stack.api_url, "fr") as debtor:
+            await debtor.say("Bonjour")
+            session_id, address = debtor.session_id, debtor.address
+        # The page is reloaded: the widget names the session it was given, and gets its conversation back.
+        async with WebChatDebtor(stack.api_url, "fr", session_id=session_id) as reloaded:
+            assert reloaded.session_id == session_id
+            await reloaded.say("Merci")
+        with create_engine(stack.database_url).connect() as db:
+            conversations = db.execute(text("select count(*) from conversations where channel_address = :a"), {"a": address}).scalar_one()
+        assert conversations == 1 and session_id not in address
+
+    asyncio.run(scenario())

@@ -106,16 +106,16 @@ def test_three_wrong_verifications_lock_and_disclose_nothing(stack, creditor):
                 replies.append(texts(await debtor.say("CR-10002")))
                 replies.append(texts(await debtor.say(wrong)))
             replies.append(texts(await debtor.say("combien je dois ?")))
-            return replies, debtor.session_id
+            return replies, debtor.address
 
-    replies, session_id = run(conversation())
+    replies, address = run(conversation())
     everything = "\n".join(replies)
     assert "Jean Martin" not in everything and "1250" not in everything and "1 250" not in everything
     assert "conseiller" in replies[-2] and "conseiller" in replies[-1]
     engine = create_engine(stack_database(stack))
     with engine.connect() as db:
         locked_at, account_id, conversation_id = db.execute(
-            text("select locked_at, account_id, id from conversations where channel_address = :a"), {"a": session_id}
+            text("select locked_at, account_id, id from conversations where channel_address = :a"), {"a": address}
         ).one()
         attempts = db.execute(
             text("select count(*) from verification_attempts where conversation_id = :c and succeeded = 0"),
@@ -157,14 +157,14 @@ def test_stop_is_recorded_as_an_opt_out(stack, creditor, language, verify, stop)
         async with WebChatDebtor(stack.api_url, language) as debtor:
             for message in verify:
                 await debtor.say(message)
-            return texts(await debtor.say(stop)), debtor.session_id
+            return texts(await debtor.say(stop)), debtor.address
 
-    reply, session_id = run(conversation())
+    reply, address = run(conversation())
     assert ("plus de messages" in reply) if language == "fr" else ("no longer receive" in reply)
     engine = create_engine(stack_database(stack))
     with engine.connect() as db:
         consents = db.execute(
-            text("select kind, channel from consents where channel_address = :a"), {"a": session_id}
+            text("select kind, channel from consents where channel_address = :a"), {"a": address}
         ).all()
     assert [(c.kind, c.channel) for c in consents] == [("opt_out", "webchat")]
 

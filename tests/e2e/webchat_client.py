@@ -7,15 +7,19 @@ from typing import Any
 
 import socketio
 
+from channels.webchat import session_address
+
 FIRST_REPLY_TIMEOUT = 90.0
 QUIET_AFTER_LAST_REPLY = 1.0
 
 
 class WebChatDebtor:
-    def __init__(self, base_url: str, language: str) -> None:
+    def __init__(self, base_url: str, language: str, session_id: str | None = None) -> None:
         self.base_url = base_url
         self.language = language
         self.sio = socketio.AsyncClient()
+        # The session asked for (a widget reloading its page names the one it was given); the server decides.
+        self.requested_session_id = session_id
         self.session_id: str | None = None
         self.transcript: list[tuple[str, str]] = []
         self._replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -26,19 +30,26 @@ class WebChatDebtor:
         self.sio.on("bot_uttered", self._replies.put_nowait)
         self.sio.on("session_confirm", lambda session_id: self._confirmed.set_result(session_id))
         await self.sio.connect(self.base_url, socketio_path="socket.io", transports=["websocket"])
-        await self.sio.emit("session_request", {"session_id": None})
+        await self.sio.emit("session_request", {"session_id": self.requested_session_id})
         self.session_id = await asyncio.wait_for(self._confirmed, 10)
         return self
+
+    @property
+    def address(self) -> str:
+        """The conversation's channel address in the database (a digest of the session id the server issued)."""
+        assert self.session_id is not None
+        return session_address(self.session_id)
 
     async def __aexit__(self, *exc: object) -> None:
         await self.sio.disconnect()
 
-    async def say(self, text: str) -> list[dict[str, Any]]:
-        """Sends one message and returns the bot's replies to it (all of them, in order)."""
+    async def say(self, text: str, session_id: str | None = None) -> list[dict[str, Any]]:
+        """Sends one message and returns the bot's replies to it (all of them, in order). `session_id` names
+        another session in the message, as a forger would; by default, this socket's own."""
         self.transcript.append(("debtor", text))
         await self.sio.emit(
             "user_uttered",
-            {"message": text, "session_id": self.session_id, "customData": {"language": self.language}},
+            {"message": text, "session_id": session_id or self.session_id, "customData": {"language": self.language}},
         )
         replies = [await asyncio.wait_for(self._replies.get(), FIRST_REPLY_TIMEOUT)]
         while True:
@@ -48,6 +59,15 @@ class WebChatDebtor:
                 break
         self.transcript += [("bot", r.get("text", "")) for r in replies]
         return replies
+
+
+    async def replies_so_far(self) -> list[dict[str, Any]]:
+        """Whatever arrived unasked (after a short wait), without waiting for a reply that should not come."""
+        await asyncio.sleep(QUIET_AFTER_LAST_REPLY)
+        found = []
+        while not self._replies.empty():
+            found.append(self._replies.get_nowait())
+        return found
 
 
 def texts(replies: list[dict[str, Any]]) -> str:
