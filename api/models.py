@@ -195,7 +195,8 @@ class VerificationAttempt(Base):
     __tablename__ = "verification_attempts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    # None for the date of birth asked before a document link opens.
+    conversation_id: Mapped[str | None] = mapped_column(ForeignKey("conversations.id"), index=True)
     # Set only on success: a failed attempt must not link a conversation to an account.
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     # A keyed digest of the creditor and the reference tried, known or not: failures are counted per

@@ -84,7 +84,10 @@ class ConfirmationOut(BaseModel):
     language: str
     channel: str | None
     created_at: dt.datetime
+    # The debtor's link (it asks for the date of birth before showing the document).
     document_url: str
+    # The same document for the creditor, with the API key.
+    pdf_url: str
 
 
 class ConversationOut(BaseModel):

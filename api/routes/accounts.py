@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Response, status
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -36,6 +36,7 @@ from api.schemas import (
     SignalOut,
     VerificationUnlockOut,
 )
+from api.routes.documents import pdf_response
 from api.services.arrangements import confirmations_of, document_url
 from api.services.records import audit
 from api.services.verification import account_is_locked, unlock_reference
@@ -132,6 +133,7 @@ def read_account(reference: str, creditor: CreditorDep, session: SessionDep, set
             channel=c.channel,
             created_at=c.created_at,
             document_url=document_url(c, settings),
+            pdf_url=f"{settings.base_url}/api/v1/accounts/{account.reference}/confirmations/{c.number}.pdf",
         )
         for c in confirmations_of(session, account)
     ]
@@ -173,3 +175,13 @@ def unlock_verification(reference: str, creditor: CreditorDep, session: SessionD
     return VerificationUnlockOut(
         unlocked=unlock_reference(session, settings, creditor.id, account.reference, f"creditor:{creditor.id}")
     )
+
+
+@router.get("/{reference}/confirmations/{number}.pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
+def read_confirmation_pdf(reference: str, number: str, creditor: CreditorDep, session: SessionDep) -> Response:
+    """A written confirmation of one of the creditor's accounts, as sent to the debtor."""
+    account = _find(session, creditor.id, reference)
+    confirmation = next((c for c in confirmations_of(session, account) if c.number == number), None)
+    if confirmation is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"No confirmation {number!r} on account {reference!r}.")
+    return pdf_response(confirmation)

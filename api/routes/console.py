@@ -22,7 +22,8 @@ from api.core.config import Settings, get_settings
 from api.core.logging import log
 from api.db import session_scope
 from api.deps import SESSION_COOKIE, CurrentAgent, SessionDep, SettingsDep, get_agent_session
-from api.models import Agent, AuditEntry, Conversation, utcnow
+from api.models import Agent, AuditEntry, Confirmation, Conversation, utcnow
+from api.routes.documents import pdf_response
 from api.services import agent_desk, agents, handoffs, offers
 from api.services.bot_context import conversation_context, handback_events
 from api.services.console_hub import hub
@@ -162,6 +163,15 @@ def read_queue(agent: CurrentAgent, session: SessionDep) -> dict[str, Any]:
 @api.get("/conversations/{conversation_id}")
 def read_conversation(conversation_id: str, agent: CurrentAgent, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
     return agent_desk.conversation_view(session, settings, conversation_id, agent)
+
+
+@api.get("/confirmations/{number}.pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
+def read_confirmation_pdf(number: str, agent: CurrentAgent, session: SessionDep) -> Response:
+    """A written confirmation, for the agent (the debtor's link asks for the date of birth instead)."""
+    confirmation = session.scalar(select(Confirmation).where(Confirmation.number == number))
+    if confirmation is None:
+        raise NotFound()
+    return pdf_response(confirmation)
 
 
 @api.post("/conversations/{conversation_id}/claim")

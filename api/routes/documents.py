@@ -1,29 +1,64 @@
-"""Written confirmations, downloadable through signed links that expire (and their SMS short links)."""
+"""Written confirmations behind signed links that expire (and their SMS short links).
+
+A link alone does not open the document: it may have been forwarded, or read on a shared phone. Whoever
+opens it is asked for the debtor's date of birth first; wrong answers count against the account's reference
+like failed verifications in a conversation, and the same lock stops them.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Path, Query, Response
-from fastapi.responses import RedirectResponse
+import datetime as dt
+import html
+from typing import Annotated
 
+from fastapi import APIRouter, Form, Path, Query, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from api import i18n
+from api.core.config import Settings
 from api.deps import SessionDep, SettingsDep
-from api.models import Confirmation, ShortLink, utcnow
+from api.models import Account, Confirmation, ShortLink, utcnow
 from api.services.arrangements import DOCUMENT_PURPOSE
 from api.services.errors import ExpiredLink, InvalidLink, NotFound
 from api.services.signing import verify_token
+from api.services.verification import check_document_holder
 
 router = APIRouter(tags=["documents"])
 
+# The page runs no script and sends the form to ourselves only.
+CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
 
-@router.get("/documents/{confirmation_id}.pdf", response_class=Response)
-def download_document(
-    confirmation_id: str, session: SessionDep, settings: SettingsDep, token: str = Query(max_length=512)
-) -> Response:
-    signed_id = verify_token(token, settings.secret_key, DOCUMENT_PURPOSE, settings.document_link_ttl_seconds)
-    if signed_id != confirmation_id:
-        raise InvalidLink()
-    confirmation = session.get(Confirmation, confirmation_id)
-    if confirmation is None:
-        raise NotFound()
+PAGE = """<!doctype html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>{title}</title>
+<style>
+ body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 32rem; padding: 0 1rem; color: #1f2933; }}
+ label {{ display: block; margin: 1rem 0 .3rem; font-weight: 600; }}
+ input {{ font-size: 1.1rem; padding: .4rem; }}
+ button {{ display: block; margin-top: 1rem; font-size: 1rem; padding: .5rem 1rem; }}
+ .error {{ color: #9b1c1c; }}
+</style>
+</head>
+<body>
+<h1>{title}</h1>
+<p>{intro}</p>
+{error}
+<form method="post">
+<label for="date_of_birth">{label}</label>
+<input id="date_of_birth" name="date_of_birth" type="date" required autocomplete="bday">
+<button type="submit">{submit}</button>
+</form>
+</body>
+</html>
+"""
+
+
+def pdf_response(confirmation: Confirmation) -> Response:
+    """The confirmation's PDF, shown inline and never kept by a shared cache."""
     return Response(
         content=confirmation.pdf,
         media_type="application/pdf",
@@ -32,6 +67,67 @@ def download_document(
             "Cache-Control": "private, no-store",
         },
     )
+
+
+def _confirmation(session: SessionDep, settings: Settings, confirmation_id: str, token: str) -> Confirmation:
+    signed_id = verify_token(token, settings.secret_key, DOCUMENT_PURPOSE, settings.document_link_ttl_seconds)
+    if signed_id != confirmation_id:
+        raise InvalidLink()
+    confirmation = session.get(Confirmation, confirmation_id)
+    if confirmation is None:
+        raise NotFound()
+    return confirmation
+
+
+def _page(language: str, *, refused: bool) -> HTMLResponse:
+    def text(key: str) -> str:
+        return html.escape(i18n.t(f"document.{key}", language))
+
+    page = PAGE.format(
+        lang=language,
+        title=text("title"),
+        intro=text("intro"),
+        label=text("date_of_birth"),
+        submit=text("submit"),
+        error=f'<p class="error" role="alert">{text("refused")}</p>' if refused else "",
+    )
+    headers = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    return HTMLResponse(page, status_code=403 if refused else 200, headers=headers)
+
+
+def _parse_date(text: str) -> dt.date | None:
+    """The browser's date field sends YYYY-MM-DD; a person typing by hand may write DD/MM/YYYY."""
+    text = text.strip()
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return dt.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+@router.get("/documents/{confirmation_id}.pdf", response_class=HTMLResponse)
+def ask_for_the_date_of_birth(
+    confirmation_id: str, session: SessionDep, settings: SettingsDep, token: str = Query(max_length=512)
+) -> HTMLResponse:
+    confirmation = _confirmation(session, settings, confirmation_id, token)
+    return _page(confirmation.language, refused=False)
+
+
+@router.post("/documents/{confirmation_id}.pdf", response_class=Response)
+def open_document(
+    confirmation_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    date_of_birth: Annotated[str, Form(max_length=32)],
+    token: str = Query(max_length=512),
+) -> Response:
+    confirmation = _confirmation(session, settings, confirmation_id, token)
+    account = session.get(Account, confirmation.account_id)
+    assert account is not None
+    if not check_document_holder(session, settings, account, _parse_date(date_of_birth)):
+        return _page(confirmation.language, refused=True)
+    return pdf_response(confirmation)
 
 
 @router.get("/l/{code}", response_class=RedirectResponse, status_code=302)

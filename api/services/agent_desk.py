@@ -185,7 +185,8 @@ def account_panel(session: Session, settings: Settings, account: Account, langua
                 "commitment_reference": next((m.reference for m in commitments if m.id == c.commitment_id), None),
                 "created_at": c.created_at.isoformat(),
                 "sent_at": c.sent_at.isoformat() if c.sent_at else None,
-                "document_url": arrangements.document_url(c, settings),
+                # The agent's own door to the document (the debtor's link asks for the date of birth).
+                "document_url": f"/console/api/confirmations/{c.number}.pdf",
             }
             for c in arrangements.confirmations_of(session, account)
         ],

@@ -156,15 +156,35 @@ def verify_identity(
         return VerificationResult(verified=True, locked=False, account=account)
 
     session.flush()
-    if not reference_locked and _reference_failures(session, digest) >= settings.verification_max_failures_per_reference:
-        session.add(VerificationLock(reference_digest=digest))
-        # The account (when there is one) is named in the audit log only: the debtor's side hears nothing.
-        audit(session, "system", "verification_reference_locked", "account", account.reference if account else None)
-        reference_locked = True
+    reference_locked = reference_locked or _lock_after_too_many_failures(session, settings, digest, account)
     locked = failed_attempts(session, conversation) >= settings.verification_max_attempts
     if locked and conversation.locked_at is None:
         conversation.locked_at = utcnow()
     return VerificationResult(verified=False, locked=locked, reference_locked=reference_locked)
+
+
+def _lock_after_too_many_failures(session: Session, settings: Settings, digest: str, account: Account | None) -> bool:
+    """Locks the reference once its failures reach the limit; returns whether it locked it now."""
+    if _reference_failures(session, digest) < settings.verification_max_failures_per_reference:
+        return False
+    session.add(VerificationLock(reference_digest=digest))
+    # The account (when there is one) is named in the audit log only: the debtor's side hears nothing.
+    audit(session, "system", "verification_reference_locked", "account", account.reference if account else None)
+    return True
+
+
+def check_document_holder(session: Session, settings: Settings, account: Account, date_of_birth: dt.date | None) -> bool:
+    """The second factor asked of whoever opens a document link (a forwarded SMS, a shared phone). Its
+    failures count against the account's reference like any other, and its lock applies here too."""
+    digest = reference_digest(settings.secret_key, account.creditor_id, account.reference)
+    locked = active_lock(session, digest) is not None
+    ok = factors_match(account, account.reference, date_of_birth) and not locked
+    session.add(VerificationAttempt(conversation_id=None, account_id=account.id if ok else None, reference_digest=digest, succeeded=ok))
+    session.flush()
+    if not ok and not locked:
+        _lock_after_too_many_failures(session, settings, digest, account)
+    audit(session, "debtor", "document_opened" if ok else "document_refused", "account", account.reference)
+    return ok
 
 
 def account_is_locked(session: Session, account: Account, settings: Settings) -> bool:

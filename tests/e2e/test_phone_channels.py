@@ -97,7 +97,9 @@ def test_hardship_journey_by_phone_ends_in_a_commitment_confirmed_in_writing(sta
     # The written confirmation is a short text with our own short link to the signed PDF.
     (link,) = re.findall(r"http://\S+/l/[\w-]+", confirmed)
     assert "](" not in confirmed
-    document = httpx.get(link, follow_redirects=True, timeout=30)
+    page = httpx.get(link, follow_redirects=True, timeout=30)
+    assert page.status_code == 200 and account["debtor_name"] not in page.text  # the date of birth first
+    document = httpx.post(str(page.url), data={"date_of_birth": account["date_of_birth"]}, timeout=30)
     assert document.status_code == 200 and document.headers["content-type"] == "application/pdf"
     content = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(document.content)).pages)
     assert account["reference"] in content and confirmation["number"] in content

@@ -31,6 +31,7 @@ JOURNEYS = {
         ],
         "disclosure": ["assistant automatique", "recouvrement", "Lumière Énergie SA", "enregistrée"],
         "debtor_name": "Marie Dupont",
+        "date_of_birth": "1985-03-12",
         "amount_text": "50,00",
     },
     "en": {
@@ -46,6 +47,7 @@ JOURNEYS = {
         ],
         "disclosure": ["automated assistant", "collect a debt", "Lumière Énergie SA", "recorded"],
         "debtor_name": "Sarah Thompson",
+        "date_of_birth": "1990-05-04",
         "amount_text": "€50.00",
     },
 }
@@ -91,7 +93,11 @@ def test_hardship_journey_ends_in_a_commitment_confirmed_in_writing(stack, credi
     (confirmation,) = account["confirmations"]
     # Each link is signed when issued (with its own time stamp), so only the document must be the same.
     assert confirmation["document_url"].split("?")[0] == links[0].split("?")[0]
-    document = httpx.get(links[0], timeout=30)
+    # The link asks for the date of birth before it shows anything.
+    page = httpx.get(links[0], timeout=30)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert journey["debtor_name"] not in page.text and journey["reference"] not in page.text
+    document = httpx.post(links[0], data={"date_of_birth": journey["date_of_birth"]}, timeout=30)
     assert document.status_code == 200 and document.headers["content-type"] == "application/pdf"
     content = pdf_text(document.content)
     assert journey["reference"] in content and confirmation["number"] in content

@@ -121,7 +121,9 @@ def test_below_minimum_proposal_gets_a_counter_offer_then_a_commitment_and_a_pdf
     assert sum(i["amount_minor"] for i in commitment["instalments"]) == commitment["total_minor"]
     (confirmation,) = account["confirmations"]
 
-    pdf = client.get(confirmation["document_url"].removeprefix("http://testserver"))
+    link = confirmation["document_url"].removeprefix("http://testserver")
+    assert "Marie Dupont" not in client.get(link).text  # the link asks for the date of birth first
+    pdf = client.post(link, data={"date_of_birth": "1985-03-12"})
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
     assert "CR-10001" in text and result["confirmation_number"] in text and "Marie Dupont" in text
@@ -138,7 +140,9 @@ def test_a_tampered_document_link_is_refused(client, actions_headers, creditor_h
     bot(client, actions_headers, "POST", conversation_id, f"/offers/{offer['offer_id']}/accept", {})
     url = client.get("/api/v1/accounts/CR-10001", headers=creditor_headers).json()["confirmations"][0]["document_url"]
     path = url.removeprefix("http://testserver")
-    assert client.get(path[:-3] + ("abc" if not path.endswith("abc") else "xyz")).status_code == 403
+    tampered = path[:-3] + ("abc" if not path.endswith("abc") else "xyz")
+    assert client.get(tampered).status_code == 403
+    assert client.post(tampered, data={"date_of_birth": "1985-03-12"}).status_code == 403
     other_id_path = path.replace("/documents/", "/documents/0").replace(".pdf", "0.pdf", 1)
     assert client.get(other_id_path).status_code in (403, 404)
 
@@ -273,3 +277,43 @@ def test_a_success_resets_the_count_of_failures_on_a_reference(client, actions_h
     for n in range(max_failures - 1):
         verify(client, actions_headers, new_conversation(f"slip-again-{n}"), date_of_birth="1999-09-09")
     assert client.get("/api/v1/accounts/CR-10001", headers=creditor_headers).json()["verification_locked"] is False
+
+
+def _confirmed_document_link(client, actions_headers, creditor_headers, conversation_id) -> str:
+    verify(client, actions_headers, conversation_id, date_of_birth="1985-03-12")
+    offer = bot(client, actions_headers, "POST", conversation_id, "/offers", {"kind": "full"}).json()
+    bot(client, actions_headers, "POST", conversation_id, f"/offers/{offer['offer_id']}/summary")
+    bot(client, actions_headers, "POST", conversation_id, f"/offers/{offer['offer_id']}/accept", {})
+    account = client.get("/api/v1/accounts/CR-10001", headers=creditor_headers).json()
+    return account["confirmations"][0]["document_url"].removeprefix("http://testserver")
+
+
+def test_a_document_link_asks_for_the_date_of_birth_and_guesses_lock_it(client, actions_headers, creditor_headers, conversation_id):
+    link = _confirmed_document_link(client, actions_headers, creditor_headers, conversation_id)
+    page = client.get(link)
+    assert page.status_code == 200 and "date_of_birth" in page.text and "Marie Dupont" not in page.text
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    # A typed date in the French way is read as well as the browser's date field.
+    assert client.post(link, data={"date_of_birth": "12/03/1985"}).headers["content-type"] == "application/pdf"
+
+    # Someone who was forwarded the link guesses: refused without the document, then the lock shared with
+    # the conversations stops even the right answer, until the reference is unlocked.
+    limit = get_settings().verification_max_failures_per_reference
+    for day in range(1, limit + 1):
+        refused = client.post(link, data={"date_of_birth": f"1970-01-{day:02d}"})
+        assert refused.status_code == 403 and "application/pdf" not in refused.headers["content-type"]
+        assert "Marie Dupont" not in refused.text
+    assert client.post(link, data={"date_of_birth": "1985-03-12"}).status_code == 403
+    assert client.get("/api/v1/accounts/CR-10001", headers=creditor_headers).json()["verification_locked"] is True
+    client.post("/api/v1/accounts/CR-10001/verification-unlock", headers=creditor_headers)
+    assert client.post(link, data={"date_of_birth": "1985-03-12"}).status_code == 200
+
+
+def test_the_creditor_reads_the_document_with_its_key(client, actions_headers, creditor_headers, conversation_id):
+    _confirmed_document_link(client, actions_headers, creditor_headers, conversation_id)
+    confirmation = client.get("/api/v1/accounts/CR-10001", headers=creditor_headers).json()["confirmations"][0]
+    path = confirmation["pdf_url"].removeprefix("http://testserver")
+    assert client.get(path).status_code == 401
+    pdf = client.get(path, headers=creditor_headers)
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert client.get(path.replace(confirmation["number"], "NOPE"), headers=creditor_headers).status_code == 404

@@ -261,6 +261,11 @@ def test_a_commitment_beyond_the_policy_needs_a_reason_and_is_audited(agent_clie
     assert [c["status"] for c in panel["commitments"]] == ["replaced", "active"]
     assert panel["commitments"][-1]["outside_policy_reason"].startswith("Documented hardship")
     assert panel["confirmations"][-1]["sent_at"] is not None
+    # The agent opens the document through the console (the debtor's link would ask for the date of birth).
+    document = client.get(panel["confirmations"][-1]["document_url"])
+    assert document.status_code == 200 and document.headers["content-type"] == "application/pdf"
+    client.cookies.clear()
+    assert client.get(panel["confirmations"][-1]["document_url"]).status_code == 401
     with session_scope() as session:
         agent_id = session.scalar(select(Agent.id).where(Agent.email == "alice@agency.example"))
         actions = [a.action for a in session.scalars(select(AuditEntry).where(AuditEntry.actor == f"agent:{agent_id}"))]
