@@ -28,7 +28,7 @@ test-bot: setup
 	.venv/rasa/bin/python -m pytest tests/bot -q
 
 test-api: setup
-	.venv/api/bin/python -m pytest tests/api tests/e2e -q
+	.venv/api/bin/python -m pytest tests/test_architecture.py tests/api tests/e2e -q
 
 test: setup
 	@scripts/test.sh

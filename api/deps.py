@@ -1,4 +1,5 @@
-"""Dependencies declared once: the database session, the authenticated creditor, the action server."""
+"""Dependencies declared once: the database session, the services built at start-up, the authenticated
+creditor, the action server, the signed-in agent."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from api.core.config import Settings, get_settings
 from api.db import session_scope
 from api.models import Agent, AgentSession, Creditor
 from api.services import agents
+from api.services.outbox import Outbox
+from api.services.router import ConversationRouter
+from api.services.transport import Transports
 
 
 def get_session() -> Iterator[Session]:
@@ -43,6 +47,25 @@ def get_creditor(
 
 
 CreditorDep = Annotated[Creditor, Depends(get_creditor)]
+
+
+# --- the services `create_app` builds once (the only place that reads the application's state) -------------
+
+def get_router(request: Request) -> ConversationRouter:
+    return request.app.state.router  # type: ignore[no-any-return]
+
+
+def get_outbox(request: Request) -> Outbox:
+    return request.app.state.outbox  # type: ignore[no-any-return]
+
+
+def get_transports(request: Request) -> Transports:
+    return request.app.state.transports  # type: ignore[no-any-return]
+
+
+RouterDep = Annotated[ConversationRouter, Depends(get_router)]
+OutboxDep = Annotated[Outbox, Depends(get_outbox)]
+TransportsDep = Annotated[Transports, Depends(get_transports)]
 
 
 def require_action_server(

@@ -21,30 +21,20 @@ from sqlalchemy import func, select
 from api.core.config import Settings, get_settings
 from api.core.logging import log
 from api.db import session_scope
-from api.deps import SESSION_COOKIE, CurrentAgent, SessionDep, SettingsDep, get_agent_session
+from api.deps import SESSION_COOKIE, CurrentAgent, RouterDep, SessionDep, SettingsDep, TransportsDep, get_agent_session
 from api.models import Agent, AuditEntry, Confirmation, Conversation, utcnow
 from api.routes.documents import pdf_response
 from api.services import agent_desk, agents, handoffs, offers
 from api.services.bot_context import conversation_context, handback_events
 from api.services.console_hub import hub
-from api.services.errors import DomainError, NotFound
+from api.services.errors import InvalidAmount, InvalidCredentials, NotFound
 from api.services.rasa import append_tracker_events
+from api.services.transport import Transports
 
 STATIC = Path(__file__).resolve().parents[1] / "console"
 router = APIRouter(prefix="/console", tags=["agent console"], include_in_schema=False)
 api = APIRouter(prefix="/console/api", tags=["agent console"])
 SIGN_IN_WINDOW = dt.timedelta(minutes=15)
-
-
-def _deliver(request: Request) -> Any:
-    conversation_router = request.app.state.router
-
-    async def deliver(conversation_id: str, channel: str, address: str, replies: list[Any]) -> None:
-        handler = conversation_router.deliver.get(channel)
-        if handler is not None:
-            await handler(conversation_id, channel, address, replies)
-
-    return deliver
 
 
 # -------------------------------------------------------------------------------------------------------
@@ -119,7 +109,7 @@ def sign_in(body: SignIn, request: Request, response: Response, session: Session
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, detail="Too many failed sign-ins: try again in 15 minutes.")
     try:
         agent = agents.authenticate(session, body.email, body.password)
-    except agents.InvalidCredentials:
+    except InvalidCredentials:
         session.commit()  # the refusal is recorded (it counts towards the limit) before the error answer
         raise
     token, row = agents.open_session(session, agent, dt.timedelta(hours=settings.console_session_hours))
@@ -199,9 +189,9 @@ class TextIn(BaseModel):
 
 @api.post("/conversations/{conversation_id}/messages", status_code=201)
 def send_message(
-    conversation_id: str, body: TextIn, request: Request, agent: CurrentAgent, session: SessionDep, settings: SettingsDep
+    conversation_id: str, body: TextIn, agent: CurrentAgent, session: SessionDep, settings: SettingsDep, transports: TransportsDep
 ) -> dict[str, Any]:
-    message = agent_desk.reply(session, settings, conversation_id, agent, body.text, _deliver(request))
+    message = agent_desk.reply(session, settings, conversation_id, agent, body.text, transports)
     return {"id": message.id, "status": message.status, "channel": message.channel}
 
 
@@ -245,12 +235,6 @@ class CommitmentIn(BaseModel):
     frequency: Literal["weekly", "biweekly", "monthly"] = "monthly"
     # Required to go beyond the creditor's policy: why the agent agrees to it.
     outside_policy_reason: str | None = Field(default=None, min_length=5, max_length=500)
-
-
-class InvalidAmount(DomainError):
-    """The amount is not a positive amount of the account's currency (e.g. 50, 50.00 or 50,00)."""
-
-    code = "invalid_amount"
 
 
 def minor_units(text: str, currency: str) -> int:
@@ -299,9 +283,9 @@ def record_commitment(
 
 @api.post("/conversations/{conversation_id}/confirmations/{number}/send", status_code=201)
 def send_confirmation(
-    conversation_id: str, number: str, request: Request, agent: CurrentAgent, session: SessionDep, settings: SettingsDep
+    conversation_id: str, number: str, agent: CurrentAgent, session: SessionDep, settings: SettingsDep, transports: TransportsDep
 ) -> dict[str, Any]:
-    message = agent_desk.send_confirmation(session, settings, conversation_id, agent, number, _deliver(request))
+    message = agent_desk.send_confirmation(session, settings, conversation_id, agent, number, transports)
     return {"id": message.id, "status": message.status}
 
 
@@ -326,9 +310,11 @@ class FinishIn(BaseModel):
 
 
 @api.post("/conversations/{conversation_id}/hand-back")
-async def hand_back(conversation_id: str, body: FinishIn, request: Request, agent: CurrentAgent) -> dict[str, Any]:
+async def hand_back(
+    conversation_id: str, body: FinishIn, agent: CurrentAgent, settings: SettingsDep, conversation_router: RouterDep,
+    transports: TransportsDep,
+) -> dict[str, Any]:
     """Back to the bot: Rasa's tracker is brought up to date first, so the bot knows what was agreed."""
-    settings = get_settings()
 
     def context() -> dict[str, Any]:
         with session_scope() as session:
@@ -336,18 +322,22 @@ async def hand_back(conversation_id: str, body: FinishIn, request: Request, agen
             return conversation_context(session, conversation, settings)
 
     events = handback_events(await to_thread.run_sync(context))
-    await append_tracker_events(request.app.state.router.http, settings.rasa_url, settings.rasa_token, conversation_id, events)
-    return await to_thread.run_sync(_finish, settings, conversation_id, agent, "handed_back", body.note, _deliver(request))
+    await append_tracker_events(conversation_router.http, settings.rasa_url, settings.rasa_token, conversation_id, events)
+    return await to_thread.run_sync(_finish, settings, conversation_id, agent, "handed_back", body.note, transports)
 
 
 @api.post("/conversations/{conversation_id}/close")
-async def close(conversation_id: str, body: FinishIn, request: Request, agent: CurrentAgent) -> dict[str, Any]:
-    return await to_thread.run_sync(_finish, get_settings(), conversation_id, agent, "closed", body.note, _deliver(request))
+async def close(
+    conversation_id: str, body: FinishIn, agent: CurrentAgent, settings: SettingsDep, transports: TransportsDep
+) -> dict[str, Any]:
+    return await to_thread.run_sync(_finish, settings, conversation_id, agent, "closed", body.note, transports)
 
 
-def _finish(settings: Settings, conversation_id: str, agent: Agent, outcome: str, note: str | None, deliver: Any) -> dict[str, Any]:
+def _finish(
+    settings: Settings, conversation_id: str, agent: Agent, outcome: str, note: str | None, transports: Transports
+) -> dict[str, Any]:
     with session_scope() as session:
-        conversation = agent_desk.finish(session, settings, conversation_id, session.get(Agent, agent.id), outcome, note, deliver)
+        conversation = agent_desk.finish(session, settings, conversation_id, session.get(Agent, agent.id), outcome, note, transports)
         return {"conversation_id": conversation.id, "state": conversation.state}
 
 

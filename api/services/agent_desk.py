@@ -31,13 +31,13 @@ from api.models import (
     Signal,
     utcnow,
 )
-from api.services import arrangements, handoffs, offers, outbox, records
+from api.services import arrangements, errors, handoffs, offers, outbound, records
 from api.services.audit import audit
 from api.services.bot_context import commitment_view
 from api.services.console_hub import after_commit, hub, notify_after_commit
 from api.services.errors import NotFound, NotVerified
 from api.services.presentation import account_view, limits_view
-from api.services.router import PHONE_CHANNELS, Deliver, Reply
+from api.services.transport import Reply, Transports
 from api.services.verification import VerificationResult, unlock_reference, verify_identity
 
 TRANSCRIPT_LIMIT = 500
@@ -234,7 +234,7 @@ def conversation_view(session: Session, settings: Settings, conversation_id: str
             "locked": conversation.locked_at is not None,
             "opted_out": records.is_opted_out(session, conversation.channel, conversation.channel_address),
             "whatsapp_window_open": (
-                outbox.within_whatsapp_window(session, settings, conversation) if conversation.channel == "whatsapp" else None
+                outbound.within_whatsapp_window(session, settings, conversation) if conversation.channel == "whatsapp" else None
             ),
             "created_at": conversation.created_at.isoformat(),
         },
@@ -259,35 +259,20 @@ def send_to_debtor(
     text: str,
     *,
     author: str,
-    deliver: Deliver,
+    transports: Transports,
     kind: str | None = None,
 ) -> Message:
     """One message on the debtor's own channel; refused for an opted-out address (any channel)."""
-    if conversation.channel in PHONE_CHANNELS:
-        message = outbox.queue_text(session, settings, conversation, text, author=author, kind=kind)
-    else:
-        if records.is_opted_out(session, conversation.channel, conversation.channel_address):
-            raise outbox.OptedOut()
-        message = Message(
-            conversation_id=conversation.id,
-            direction="outbound",
-            author=author,
-            channel=conversation.channel,
-            text=text,
-            payload={"kind": kind} if kind else {},
-            status="sent",
-        )
-        session.add(message)
-        session.flush()
+    message = outbound.write(session, settings, conversation, outbound.Outbound(text=text, author=author, kind=kind))
     channel, address, reply = conversation.channel, conversation.channel_address, Reply(text=message.text, author=author)
-    after_commit(session, lambda: hub.run_soon(deliver(conversation.id, channel, address, [reply])))
+    after_commit(session, lambda: hub.run_soon(transports.deliver(conversation.id, channel, address, [reply])))
     notify_after_commit(session, "message", conversation_id=conversation.id)
     return message
 
 
-def reply(session: Session, settings: Settings, conversation_id: str, agent: Agent, text: str, deliver: Deliver) -> Message:
+def reply(session: Session, settings: Settings, conversation_id: str, agent: Agent, text: str, transports: Transports) -> Message:
     conversation, _ = handoffs.claimed_conversation(session, conversation_id, agent)
-    message = send_to_debtor(session, settings, conversation, text, author="agent", deliver=deliver)
+    message = send_to_debtor(session, settings, conversation, text, author="agent", transports=transports)
     audit(session, actor(agent), "agent_replied", "message", message.id, channel=conversation.channel, chars=len(text))
     return message
 
@@ -344,7 +329,7 @@ def record_commitment(
 
 
 def send_confirmation(
-    session: Session, settings: Settings, conversation_id: str, agent: Agent, number: str, deliver: Deliver
+    session: Session, settings: Settings, conversation_id: str, agent: Agent, number: str, transports: Transports
 ) -> Message:
     """The written confirmation of a commitment, as a message with its document link, on the debtor's channel."""
     conversation, _ = handoffs.claimed_conversation(session, conversation_id, agent)
@@ -365,7 +350,7 @@ def send_confirmation(
         total_text=plan["total_text"],
         document_url=arrangements.document_url(confirmation, settings),
     )
-    message = send_to_debtor(session, settings, conversation, text, author="agent", deliver=deliver, kind="confirmation")
+    message = send_to_debtor(session, settings, conversation, text, author="agent", transports=transports, kind="confirmation")
     confirmation.sent_at, confirmation.channel = utcnow(), conversation.channel
     audit(session, actor(agent), "confirmation_sent", "confirmation", confirmation.number, channel=conversation.channel)
     return message
@@ -387,7 +372,7 @@ def flag_vulnerability(session: Session, conversation_id: str, agent: Agent) -> 
 
 
 def finish(
-    session: Session, settings: Settings, conversation_id: str, agent: Agent, outcome: str, note: str | None, deliver: Deliver
+    session: Session, settings: Settings, conversation_id: str, agent: Agent, outcome: str, note: str | None, transports: Transports
 ) -> Conversation:
     """Hands the conversation back to the bot (or closes it) and tells the debtor, in their language."""
     conversation = handoffs.finish(session, conversation_id, agent, outcome, note)
@@ -395,7 +380,7 @@ def finish(
     key = "console.handed_back" if outcome == "handed_back" else "console.closed"
     if not records.is_opted_out(session, conversation.channel, conversation.channel_address):
         try:
-            send_to_debtor(session, settings, conversation, i18n.t(key, language), author="system", deliver=deliver, kind=outcome)
-        except (outbox.OptedOut, outbox.OutsideWhatsAppWindow):
+            send_to_debtor(session, settings, conversation, i18n.t(key, language), author="system", transports=transports, kind=outcome)
+        except (errors.OptedOut, errors.OutsideWhatsAppWindow):
             pass  # the conversation is handed back all the same; the debtor hears from the bot when they write
     return conversation

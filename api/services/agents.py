@@ -18,25 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.models import Agent, AgentSession, utcnow
-from api.services.errors import DomainError
+from api.services.errors import AgentExists, InvalidCredentials, WeakPassword
 from api.services.audit import audit
 
 _hasher = PasswordHasher()
 # A real hash of a random password: signing in with an unknown e-mail costs the same time as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 MIN_PASSWORD_CHARS = 12
-
-
-class InvalidCredentials(DomainError):
-    """The e-mail or the password is wrong (which one is not said)."""
-
-    code = "invalid_credentials"
-
-
-class WeakPassword(DomainError):
-    """Agent passwords have at least 12 characters."""
-
-    code = "weak_password"
 
 
 def _token_hash(token: str) -> str:
@@ -70,12 +58,6 @@ def set_password(session: Session, agent: Agent, password: str, actor: str = "sy
     ):
         open_session.revoked_at = utcnow()
     audit(session, actor, "agent_password_set", "agent", agent.id)
-
-
-class AgentExists(DomainError):
-    """An agent with this e-mail exists already."""
-
-    code = "agent_exists"
 
 
 def authenticate(session: Session, email: str, password: str) -> Agent:

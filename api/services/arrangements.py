@@ -31,7 +31,15 @@ from api.models import (
 from api.services import offers
 from api.services.presentation import offer_view
 from api.services.confirmation_pdf import ConfirmationDocument, render_confirmation_pdf
-from api.services.errors import AgreementRequired, CollectionPaused, Conflict, DomainError, NotFound, UnderCare
+from api.services.errors import (
+    AgreementRequired,
+    CollectionPaused,
+    Conflict,
+    InvalidArrangement,
+    NotFound,
+    OutsidePolicy,
+    UnderCare,
+)
 from api.services.records import audit, require_account
 from api.services.signing import sign_token
 
@@ -244,19 +252,6 @@ def accept_offer(
     return commitment, confirmation
 
 
-class OutsidePolicy(DomainError):
-    """The arrangement is outside the creditor's policy: record it only with a reason (agents only)."""
-
-    code = "outside_policy"
-
-    def __init__(self, counter_offer: dict[str, Any]) -> None:
-        super().__init__(self.__doc__)
-        self.counter_offer = counter_offer
-
-    def problem_extra(self) -> dict[str, Any]:
-        return {"reasons": self.counter_offer["reasons"], "counter_offer": self.counter_offer}
-
-
 def record_agent_commitment(
     session: Session,
     conversation: Conversation,
@@ -298,12 +293,6 @@ def record_agent_commitment(
     return accept_offer(
         session, conversation, row.id, agreed_summary=summary, settings=settings, actor=actor, outside_policy_reason=reason_given
     )
-
-
-class InvalidArrangement(DomainError):
-    """These terms cannot make a payment plan (a date in the past, no amount or count, more than is due)."""
-
-    code = "invalid_arrangement"
 
 
 def create_confirmation(

@@ -1,71 +1,217 @@
-"""The domain's exception hierarchy: raised by services, mapped once to HTTP problems and once to bot messages."""
+"""The domain's exception hierarchy: raised by services, mapped once to HTTP problems (by `status`) and once
+to bot messages (by `code`, which the action server reads from the problem's type).
+
+    DomainError
+    ├── NotFound (404)
+    ├── Conflict (409)
+    │   ├── AgreementRequired
+    │   ├── CollectionPaused
+    │   ├── UnderCare
+    │   ├── ClaimedByAnother
+    │   ├── NotYourConversation
+    │   ├── ConversationClosed
+    │   ├── OptedOut
+    │   ├── OutsideWhatsAppWindow
+    │   └── AgentExists
+    ├── NotVerified (403)
+    ├── VerificationLocked (423)
+    ├── InvalidLink (403)
+    ├── ExpiredLink (410)
+    ├── UnknownTemplate (404)
+    ├── InvalidCredentials (401)
+    ├── Unprocessable (422)
+    │   ├── InvalidDate
+    │   ├── InvalidAmount
+    │   ├── InvalidArrangement
+    │   ├── OutsidePolicy
+    │   └── WeakPassword
+    └── RasaUnavailable (503)
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 
 class DomainError(Exception):
     """Base of every error a domain rule raises; `code` is the stable machine name used by both mappings."""
 
     code = "domain_error"
+    status = 400
 
-    def problem_extra(self) -> dict:
+    def problem_extra(self) -> dict[str, Any]:
         """Fields added to the HTTP problem body (e.g. the counter-offer of a refused arrangement)."""
         return {}
-
-
-class InvalidLink(DomainError):
-    """A signed link was altered, forged, or made for another purpose: the holder should ask for a new one."""
-
-    code = "invalid_link"
-
-
-class ExpiredLink(DomainError):
-    """A signed link was genuine but is too old: the holder should ask for a new one."""
-
-    code = "expired_link"
 
 
 class NotFound(DomainError):
     """The thing asked for does not exist (or is not visible to the caller)."""
 
     code = "not_found"
+    status = 404
 
 
 class Conflict(DomainError):
     """The request clashes with what is already recorded (a duplicate reference, an offer already used)."""
 
     code = "conflict"
+    status = 409
 
+
+class Unprocessable(DomainError):
+    """The request is well formed but its content cannot be right."""
+
+    code = "unprocessable"
+    status = 422
+
+
+# --- links ---------------------------------------------------------------------------------------------
+
+class InvalidLink(DomainError):
+    """A signed link was altered, forged, or made for another purpose: the holder should ask for a new one."""
+
+    code = "invalid_link"
+    status = 403
+
+
+class ExpiredLink(DomainError):
+    """A signed link was genuine but is too old: the holder should ask for a new one."""
+
+    code = "expired_link"
+    status = 410
+
+
+# --- right party -----------------------------------------------------------------------------------------
 
 class NotVerified(DomainError):
     """Nothing about a debt is disclosed or changed before the debtor's identity is verified."""
 
     code = "not_verified"
+    status = 403
 
 
 class VerificationLocked(DomainError):
     """Too many failed verification attempts in this conversation: only a human can help now."""
 
     code = "verification_locked"
+    status = 423
 
 
-class AgreementRequired(DomainError):
+# --- arrangements ------------------------------------------------------------------------------------------
+
+class AgreementRequired(Conflict):
     """A commitment needs the debtor's explicit agreement to a summary that was shown first."""
 
     code = "agreement_required"
 
 
-class CollectionPaused(DomainError):
+class CollectionPaused(Conflict):
     """Collection is paused on this account (open dispute): no payment may be asked for or arranged."""
 
     code = "collection_paused"
 
 
-class InvalidDate(DomainError):
+class UnderCare(Conflict):
+    """The debtor expressed distress: collection waits until a person has reviewed the account."""
+
+    code = "under_care"
+
+
+class InvalidDate(Unprocessable):
     """The date cannot be right (for example a payment said to be made in the future)."""
 
     code = "invalid_date"
 
 
-class UnderCare(DomainError):
-    """The debtor expressed distress: collection waits until a person has reviewed the account."""
+class InvalidAmount(Unprocessable):
+    """The amount is not a positive amount of the account's currency (e.g. 50, 50.00 or 50,00)."""
 
-    code = "under_care"
+    code = "invalid_amount"
+
+
+class InvalidArrangement(Unprocessable):
+    """These terms cannot make a payment plan (a date in the past, no amount or count, more than is due)."""
+
+    code = "invalid_arrangement"
+
+
+class OutsidePolicy(Unprocessable):
+    """The arrangement is outside the creditor's policy: record it only with a reason (agents only)."""
+
+    code = "outside_policy"
+
+    def __init__(self, counter_offer: dict[str, Any]) -> None:
+        super().__init__(self.__doc__)
+        self.counter_offer = counter_offer
+
+    def problem_extra(self) -> dict[str, Any]:
+        return {"reasons": self.counter_offer["reasons"], "counter_offer": self.counter_offer}
+
+
+# --- agents and handoffs -----------------------------------------------------------------------------------
+
+class ClaimedByAnother(Conflict):
+    """Another agent has already claimed this conversation."""
+
+    code = "claimed_by_another"
+
+
+class ConversationClosed(Conflict):
+    """This conversation is closed: the debtor's next message opens a new one."""
+
+    code = "conversation_closed"
+
+
+class NotYourConversation(Conflict):
+    """Claim the conversation first: only the agent who claimed it can act on it."""
+
+    code = "not_your_conversation"
+
+
+class InvalidCredentials(DomainError):
+    """The e-mail or the password is wrong (which one is not said)."""
+
+    code = "invalid_credentials"
+    status = 401
+
+
+class WeakPassword(Unprocessable):
+    """Agent passwords have at least 12 characters."""
+
+    code = "weak_password"
+
+
+class AgentExists(Conflict):
+    """An agent with this e-mail exists already."""
+
+    code = "agent_exists"
+
+
+# --- outbound messages -------------------------------------------------------------------------------------
+
+class OptedOut(Conflict):
+    """This number asked not to be contacted on this channel: nothing is sent to it."""
+
+    code = "opted_out"
+
+
+class OutsideWhatsAppWindow(Conflict):
+    """WhatsApp allows free text only within 24 hours of the debtor's last message; use a template."""
+
+    code = "outside_whatsapp_window"
+
+
+class UnknownTemplate(DomainError):
+    """No approved WhatsApp template has this name (WHATSAPP_TEMPLATES)."""
+
+    code = "unknown_template"
+    status = 404
+
+
+# --- the bot -------------------------------------------------------------------------------------------------
+
+class RasaUnavailable(DomainError):
+    """The Rasa server did not answer; the message is kept and answered once it is back."""
+
+    code = "rasa_unavailable"
+    status = 503

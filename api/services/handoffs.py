@@ -23,7 +23,7 @@ from api import i18n
 from api.models import Agent, Conversation, Creditor, Handoff, Message, Offer, Signal, utcnow
 from api.services import hours
 from api.services.console_hub import hub, notify_after_commit
-from api.services.errors import Conflict, DomainError, NotFound
+from api.services.errors import ClaimedByAnother, Conflict, ConversationClosed, NotFound, NotYourConversation
 from api.services.presentation import offer_view
 from api.services.audit import audit
 
@@ -42,24 +42,6 @@ DEFAULT_PRIORITY = 3
 REVIEW_REASONS = frozenset({"dispute"})
 ACTIVE = ("open", "claimed")
 LAST_MESSAGE_CHARS = 280
-
-
-class ClaimedByAnother(DomainError):
-    """Another agent has already claimed this conversation."""
-
-    code = "claimed_by_another"
-
-
-class ConversationClosed(DomainError):
-    """This conversation is closed: the debtor's next message opens a new one."""
-
-    code = "conversation_closed"
-
-
-class NotYourConversation(DomainError):
-    """Claim the conversation first: only the agent who claimed it can act on it."""
-
-    code = "not_your_conversation"
 
 
 @dataclass(frozen=True)

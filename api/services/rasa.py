@@ -6,13 +6,7 @@ from typing import Any
 
 import httpx
 
-from api.services.errors import DomainError
-
-
-class RasaUnavailable(DomainError):
-    """The Rasa server did not answer; the message is kept and answered once it is back."""
-
-    code = "rasa_unavailable"
+from api.services.errors import RasaUnavailable
 
 
 async def send_to_rasa(

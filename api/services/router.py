@@ -1,19 +1,18 @@
-"""Per-conversation routing of debtor messages: store first, then hand to the bot (or, later, an agent).
+"""The relay: stores the debtor's message first, then has it answered by the bot or passed to the agent.
 
-Every channel adapter stores the debtor's message (`store_inbound`) before anything else, then asks for it
-to be processed. Processing takes the conversation's lock and answers, in order, every message of the
-conversation still `received` up to that one, so a message kept while Rasa was down is answered before a
-newer one. A failure leaves the message `received` with its error; `retry_unanswered` picks it up again.
-Replies are stored in the same transaction that marks the message processed: on the web chat they are
-emitted by the caller, on SMS and WhatsApp they wait in the outbox (status `pending`) for `Outbox` to send.
+The message's path: door (`channels/`) → store (`store_inbound`) → relay (this module) → Rasa or the agent
+→ the one outbound writer (`outbound.write`) → the door's transport. Processing takes the conversation's
+lock and answers, in order, every message of the conversation still `received` up to that one, so a
+message kept while Rasa was down is answered before a newer one. A failure leaves the message `received`
+with its error; `retry_unanswered` picks it up again. Replies are written in the same transaction that
+marks the message processed: the web chat emits them in the same turn, the outbox sends SMS and WhatsApp.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -25,28 +24,20 @@ from api.core.config import Settings
 from api.core.logging import log
 from api.db import session_scope
 from api.models import Account, Conversation, Creditor, Message, utcnow
-from api.services import handoffs, records
+from api.services import handoffs, outbound, records
 from api.services.compliance import bot_input, is_opt_out_keyword
 from api.services.console_hub import notify_after_commit
+from api.services.errors import ConversationClosed, RasaUnavailable
 from api.services.language import detect_language
-from api.services.rasa import RasaUnavailable, send_to_rasa
-from channels.sms_text import button_choice
+from api.services.rasa import send_to_rasa
+from api.services.sms_text import button_choice
+from api.services.transport import PHONE_CHANNELS, Reply, Transports
 
 # Sent once at the start of every conversation so that the bot's first words are the disclosure,
 # whatever the debtor's first message is.
 OPENING_PAYLOAD = "/start_conversation"
-PHONE_CHANNELS = frozenset({"sms", "whatsapp"})
 # Rasa's input channel per channel: the relay makes Rasa answer with the SMS-length (`twilio`) variants.
 RASA_WEBHOOKS = {"webchat": "rest", "sms": "twilio_relay", "whatsapp": "twilio_relay"}
-
-
-@dataclass(frozen=True)
-class Reply:
-    text: str
-    buttons: list[dict[str, str]] = field(default_factory=list)
-    author: str = "bot"
-    # What kind of system message this is (kept in the message's payload), e.g. waiting_ack.
-    kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,12 +45,6 @@ class StoredInbound:
     message_id: int
     conversation_id: str
     rejected: Reply | None = None
-
-
-# Called with (conversation_id, channel, channel_address, replies) when replies were stored outside a
-# request that can answer them itself (a retry after Rasa came back): emits them on the web chat, wakes
-# the outbox for SMS and WhatsApp.
-Deliver = Callable[[str, str, str, list[Reply]], Awaitable[None]]
 
 
 def _reply_from_rasa(item: dict[str, Any]) -> Reply:
@@ -104,10 +89,12 @@ def find_or_create_conversation(channel: str, channel_address: str, creditor_id:
 
 
 class ConversationRouter:
-    def __init__(self, settings: Settings, http: httpx.AsyncClient, deliver: dict[str, Deliver] | None = None) -> None:
+    def __init__(self, settings: Settings, http: httpx.AsyncClient, transports: Transports) -> None:
         self.settings = settings
         self.http = http
-        self.deliver: dict[str, Deliver] = dict(deliver or {})
+        # Delivers replies written outside a turn that answers them itself (a retry once Rasa is back): emits
+        # them on the web chat, wakes the outbox for SMS and WhatsApp.
+        self.transports = transports
         self._locks: dict[str, asyncio.Lock] = {}
 
     def _lock(self, conversation_id: str) -> asyncio.Lock:
@@ -165,7 +152,7 @@ class ConversationRouter:
         self, session: Any, conversation: Conversation, text: str, channel_message_id: str | None, language_hint: str | None
     ) -> StoredInbound:
         if conversation.state == "closed":
-            raise handoffs.ConversationClosed()
+            raise ConversationClosed()
         too_long = len(text) > self.settings.max_message_chars
         message = Message(
             conversation_id=conversation.id,
@@ -217,8 +204,8 @@ class ConversationRouter:
         if replies:
             conversation_id, channel, address = (pending[0][k] for k in ("conversation_id", "channel", "channel_address"))
             # SMS/WhatsApp replies always leave through the outbox; web-chat callers emit their own.
-            if (deliver or channel in PHONE_CHANNELS) and channel in self.deliver:
-                await self.deliver[channel](conversation_id, channel, address, replies)
+            if deliver or channel in PHONE_CHANNELS:
+                await self.transports.deliver(conversation_id, channel, address, replies)
         return replies
 
     def _unanswered(self, conversation_id: str, up_to_message_id: int | None) -> list[dict[str, Any]]:
@@ -344,27 +331,14 @@ class ConversationRouter:
         return replies
 
     def _store_replies(self, session: Any, conversation: Conversation, in_reply_to: int, replies: list[Reply]) -> None:
-        from api.services.outbox import queue_reply  # noqa: PLC0415 - the outbox imports this module's Reply
-
         for reply in replies:
-            if conversation.channel in PHONE_CHANNELS:
-                queue_reply(session, self.settings, conversation, reply, in_reply_to=in_reply_to)
-                continue
-            payload: dict[str, Any] = {"in_reply_to": in_reply_to}
-            if reply.buttons:
-                payload["buttons"] = reply.buttons
-            if reply.kind:
-                payload["kind"] = reply.kind
-            session.add(
-                Message(
-                    conversation_id=conversation.id,
-                    direction="outbound",
-                    author=reply.author,
-                    channel=conversation.channel,
-                    text=reply.text,
-                    payload=payload,
-                    status="sent",
-                )
+            outbound.write(
+                session,
+                self.settings,
+                conversation,
+                outbound.Outbound(
+                    text=reply.text, author=reply.author, kind=reply.kind, buttons=reply.buttons, in_reply_to=in_reply_to
+                ),
             )
 
     def unanswered_conversations(self, older_than_seconds: float) -> list[str]:

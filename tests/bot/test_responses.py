@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from channels.sms_text import SegmentInfo, render, segment_info, to_gsm7
+from api.services.sms_text import SegmentInfo, render, segment_info, to_gsm7
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())

@@ -7,7 +7,6 @@ Create Date: 2026-12-02 05:44:01.725711
 
 from alembic import op
 import sqlalchemy as sa
-import api.models
 
 
 revision = '0006'

@@ -15,7 +15,9 @@ from api.core.config import get_settings
 from api.db import session_scope
 from api.models import Agent, AuditEntry, Consent, Conversation, Creditor, Handoff, Message
 from api.services import agents, handoffs
+from api.services.errors import ConversationClosed
 from api.services.router import ConversationRouter, find_or_create_conversation
+from api.services.transport import Transports
 
 ALWAYS_OPEN = {"timezone": "Europe/Paris", "weekly": {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
 NEVER_OPEN = {"timezone": "Europe/Paris", "weekly": {}}
@@ -211,7 +213,7 @@ def test_messages_to_a_conversation_with_a_person_never_reach_the_bot(agent_clie
     hand_over(conversation_id, "request_human")
 
     async def send(text):
-        router = ConversationRouter(get_settings(), httpx.AsyncClient(timeout=2))
+        router = ConversationRouter(get_settings(), httpx.AsyncClient(timeout=2), Transports())
         return await router.handle_inbound(conversation_id, text)
 
     first, second = asyncio.run(send("Vous êtes là ?")), asyncio.run(send("Allô ?"))
@@ -284,8 +286,8 @@ def test_handing_back_while_rasa_is_down_keeps_the_conversation_with_the_agent(a
     closed = client.post(f"/console/api/conversations/{conversation_id}/close", json={"note": "settled by phone"}, headers=csrf)
     assert closed.status_code == 200 and closed.json()["state"] == "closed"
     assert client.get("/console/api/queue").json()["handoffs"] == []
-    router = ConversationRouter(get_settings(), httpx.AsyncClient(timeout=2))
-    with pytest.raises(handoffs.ConversationClosed):  # nothing more is stored in a closed conversation
+    router = ConversationRouter(get_settings(), httpx.AsyncClient(timeout=2), Transports())
+    with pytest.raises(ConversationClosed):  # nothing more is stored in a closed conversation
         router.store_inbound(conversation_id, "Encore une question", "late-message", "fr")
     with session_scope() as session:
         address = session.get(Conversation, conversation_id).channel_address

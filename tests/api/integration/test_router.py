@@ -13,6 +13,7 @@ from api.db import session_scope
 from api.models import Conversation, Message, utcnow
 from api.services.language import detect_language
 from api.services.router import ConversationRouter, find_or_create_conversation
+from api.services.transport import Transports
 
 
 def run(coro):
@@ -30,7 +31,7 @@ def router_without_rasa(database, monkeypatch):
     get_settings.cache_clear()
 
     async def make():
-        return ConversationRouter(get_settings(), httpx.AsyncClient(timeout=2))
+        return ConversationRouter(get_settings(), httpx.AsyncClient(timeout=2), Transports())
 
     return make
 
@@ -81,7 +82,7 @@ def test_messages_arriving_together_are_stored_at_once_and_answered_once_in_orde
         return httpx.Response(200, json=[{"recipient_id": conversation_id, "text": f"re: {message}"}])
 
     async def send_both():
-        router = ConversationRouter(get_settings(), httpx.AsyncClient(transport=httpx.MockTransport(rasa)))
+        router = ConversationRouter(get_settings(), httpx.AsyncClient(transport=httpx.MockTransport(rasa)), Transports())
         with session_scope() as session:
             session.get(Conversation, conversation_id).opened_at = utcnow()
         first = asyncio.create_task(router.handle_inbound(conversation_id, "premier"))

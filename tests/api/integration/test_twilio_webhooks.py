@@ -6,7 +6,6 @@ form fields). A refused request must leave nothing behind: no message stored, no
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 import pytest
@@ -15,9 +14,9 @@ from twilio.request_validator import RequestValidator
 
 from api.core.config import get_settings
 from api.db import session_scope
-from api.models import Consent, Conversation, Message, utcnow
-from api.services import outbox
+from api.models import Conversation, Message
 from api.services.router import find_or_create_conversation
+from channels.twilio.sender import our_number
 
 BASE = "http://testserver"
 DEBTOR = "+33612345678"  # Marie Dupont's number in the demo data
@@ -30,7 +29,7 @@ def form(channel: str = "sms", **overrides: str) -> dict[str, str]:
         "MessageSid": f"SM{uuid.uuid4().hex}",
         "AccountSid": settings.twilio_account_sid,
         "From": f"{prefix}{DEBTOR}",
-        "To": f"{prefix}{outbox.our_number(settings, channel)}",
+        "To": f"{prefix}{our_number(settings, channel)}",
         "Body": "Bonjour",
         "NumMedia": "0",
         "ApiVersion": "2010-04-01",
@@ -193,77 +192,3 @@ def test_delivery_reports_are_signed_and_about_our_messages(client):
     assert post(client, "/channels/twilio/status", status_form(f"SM{uuid.uuid4().hex}", "delivered")).status_code == 404
 
 
-def _whatsapp_conversation(last_inbound_hours_ago: float) -> str:
-    conversation_id = find_or_create_conversation("whatsapp", DEBTOR)
-    with session_scope() as session:
-        session.add(Message(conversation_id=conversation_id, direction="inbound", author="debtor", channel="whatsapp",
-                            text="Hello", status="processed",
-                            created_at=utcnow() - dt.timedelta(hours=last_inbound_hours_ago)))
-    return conversation_id
-
-
-def test_whatsapp_free_text_is_refused_outside_the_24_hour_window(database):
-    settings = get_settings()
-    conversation_id = _whatsapp_conversation(last_inbound_hours_ago=25)
-    with session_scope() as session:
-        conversation = session.get(Conversation, conversation_id)
-        with pytest.raises(outbox.OutsideWhatsAppWindow):
-            outbox.queue_text(session, settings, conversation, "Bonjour", author="agent")
-        template = outbox.queue_template(session, settings, conversation, "reopen_conversation", {"1": "Marie"}, author="agent")
-        assert template.payload["content_sid"] == settings.whatsapp_templates["reopen_conversation"]
-        with pytest.raises(outbox.UnknownTemplate):
-            outbox.queue_template(session, settings, conversation, "no_such_template", {}, author="agent")
-        # A free-text row queued by another path is stopped when it would leave.
-        free = Message(conversation_id=conversation_id, direction="outbound", author="agent", channel="whatsapp",
-                       text="Bonjour", payload={}, status="pending")
-        session.add(free)
-        session.flush()
-        assert outbox.blocked_reason(session, settings, free, conversation) == "outside_whatsapp_window"
-        assert outbox.blocked_reason(session, settings, template, conversation) is None
-
-
-def test_whatsapp_free_text_is_allowed_inside_the_window(database):
-    settings = get_settings()
-    conversation_id = _whatsapp_conversation(last_inbound_hours_ago=23)
-    with session_scope() as session:
-        conversation = session.get(Conversation, conversation_id)
-        message = outbox.queue_text(session, settings, conversation, "Bonjour", author="agent")
-        assert outbox.blocked_reason(session, settings, message, conversation) is None
-
-
-def test_nothing_can_be_queued_for_an_opted_out_number_except_the_confirmation(database):
-    settings = get_settings()
-    conversation_id = find_or_create_conversation("sms", DEBTOR)
-    with session_scope() as session:
-        conversation = session.get(Conversation, conversation_id)
-        session.add(Consent(conversation_id=conversation_id, channel="sms", channel_address=DEBTOR, kind="opt_out"))
-        session.flush()
-        with pytest.raises(outbox.OptedOut):
-            outbox.queue_text(session, settings, conversation, "Un rappel", author="agent")
-        confirmation = outbox.queue_text(session, settings, conversation, "C'est noté", author="system",
-                                         kind="opt_out_confirmation")
-        assert outbox.blocked_reason(session, settings, confirmation, conversation) is None
-
-
-def test_sms_replies_are_rendered_for_the_phone(client):
-    """Numbered options for buttons, GSM-7 only, and our own long links shortened."""
-    settings = get_settings()
-    conversation_id = find_or_create_conversation("sms", DEBTOR)
-    link = f"{settings.base_url}/documents/abc.pdf?token=" + "t" * 120
-    with session_scope() as session:
-        conversation = session.get(Conversation, conversation_id)
-        conversation.language = "fr"
-        reply = outbox.queue_reply(
-            session, settings, conversation,
-            type("R", (), {"text": f"Voilà « votre » plan : {link}", "buttons": [{"title": "Oui", "payload": "/affirm"}],
-                           "author": "bot"})(),
-            in_reply_to=0,
-        )
-        assert "1. Oui" in reply.text and "numéro" in reply.text
-        assert "token=" not in reply.text and f"{settings.base_url}/l/" in reply.text
-        assert reply.encoding == "GSM-7" and reply.segments == outbox.sms_text.segment_info(reply.text).segments
-        assert "«" not in reply.text
-    code = reply.text.split("/l/")[1].split()[0]
-    followed = client.get(f"/l/{code}", follow_redirects=False)
-    assert followed.status_code == 302 and followed.headers["location"] == link
-    assert client.get("/l/unknown", follow_redirects=False).status_code == 404

@@ -20,7 +20,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from api.services.outbox import RedirectingHttpClient
+from channels.twilio.sender import RedirectingHttpClient
 from scripts.fake_twilio import GSM7_BASIC, GSM7_EXTENSION, FakeTwilioSettings, count_segments, create_app
 from scripts.sms import send_and_follow
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from channels.sms_text import (
+from api.services.sms_text import (
     GSM7_BASIC,
     GSM7_EXTENSION,
     LINK_RE,

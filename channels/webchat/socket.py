@@ -22,8 +22,9 @@ from sqlalchemy import select
 from api.core.logging import log
 from api.db import session_scope
 from api.models import Conversation
-from api.services.handoffs import ConversationClosed
-from api.services.router import ConversationRouter, Deliver, Reply, find_or_create_conversation
+from api.services.errors import ConversationClosed
+from api.services.router import ConversationRouter, find_or_create_conversation
+from api.services.transport import Reply
 
 CHANNEL = "webchat"
 
@@ -37,14 +38,16 @@ def bot_uttered_payload(reply: Reply) -> dict[str, Any]:
     return payload
 
 
-def webchat_deliver(sio: socketio.AsyncServer) -> Deliver:
-    """Emits replies stored outside a socket event (answers given once Rasa is back) to the debtor's room."""
+class WebChatTransport:
+    """Emits replies written outside a socket event (an agent's words, answers once Rasa is back) to the
+    room of the debtor's session."""
 
-    async def deliver(_conversation_id: str, _channel: str, address: str, replies: list[Reply]) -> None:
+    def __init__(self, sio: socketio.AsyncServer) -> None:
+        self.sio = sio
+
+    async def deliver(self, conversation_id: str, channel: str, address: str, replies: list[Reply]) -> None:
         for reply in replies:
-            await sio.emit("bot_uttered", bot_uttered_payload(reply), room=address)
-
-    return deliver
+            await self.sio.emit("bot_uttered", bot_uttered_payload(reply), room=address)
 
 
 def _valid_session_id(value: Any) -> str | None:

@@ -5,7 +5,7 @@ registered in Twilio's console — `PUBLIC_BASE_URL` + path, so the check holds 
 form fields). A request that is not signed right is refused before anything is stored. A message is stored
 before it is processed, answered once even when Twilio delivers it twice (same `MessageSid`), and the
 webhook answers at once with an empty TwiML response: the bot's replies leave later through the outbox
-(`api/services/outbox.py`), the one path every outbound phone message takes.
+(`api/services/outbox.py`), which sends with `channels/twilio/sender.py`.
 """
 
 from __future__ import annotations
@@ -23,15 +23,19 @@ from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 
 from api import i18n
-from api.core.config import Settings, get_settings
-from api.core.problems import problem_response
+from api.core.config import Settings
 from api.core.logging import log
+from api.core.problems import problem_response
 from api.db import session_scope
+from api.deps import OutboxDep, RouterDep, SettingsDep
 from api.models import Conversation, Creditor, Message, utcnow
-from api.services import outbox, records
+from api.services import outbound, outbox, records
 from api.services.compliance import keyword_language, phone_keyword
-from api.services.handoffs import ConversationClosed
+from api.services.errors import ConversationClosed
 from api.services.router import find_or_create_conversation
+from api.services.outbox import Outbox
+from api.services.router import ConversationRouter
+from channels.twilio.sender import our_number
 
 router = APIRouter(prefix="/channels/twilio", tags=["twilio"], include_in_schema=True)
 
@@ -106,7 +110,7 @@ def parse_inbound(params: dict[str, str], channel: str, settings: Settings) -> d
     num_media = params.get("NumMedia", "0")
     if not num_media.isdigit():
         raise WebhookError(400, "malformed_num_media", "NumMedia must be a number.")
-    if to != outbox.our_number(settings, channel):
+    if to != our_number(settings, channel):
         raise WebhookError(404, "unknown_number", "This number is not one of ours.")
     body = params["Body"]
     if len(body) > settings.max_message_chars:
@@ -142,7 +146,10 @@ def handle_keyword(settings: Settings, conversation_id: str, message_id: int, ki
             reply = (i18n.t("sms.help", language, **names), "help")
         message.status, message.processed_at, message.error = "processed", utcnow(), f"keyword_{kind}"
         if reply:
-            outbox.queue_text(session, settings, conversation, reply[0], author="system", kind=reply[1], in_reply_to=message.id)
+            outbound.write(
+                session, settings, conversation,
+                outbound.Outbound(text=reply[0], author="system", kind=reply[1], in_reply_to=message.id),
+            )
 
 
 def hold_if_opted_out(conversation_id: str, message_id: int) -> bool:
@@ -157,8 +164,9 @@ def hold_if_opted_out(conversation_id: str, message_id: int) -> bool:
         return True
 
 
-async def receive(request: Request, channel: str) -> Response:
-    settings = get_settings()
+async def receive(
+    request: Request, channel: str, settings: Settings, conversation_router: ConversationRouter, phone_outbox: Outbox
+) -> Response:
     try:
         inbound = parse_inbound(await signed_form(request, settings), channel, settings)
     except WebhookError as error:
@@ -166,7 +174,6 @@ async def receive(request: Request, channel: str) -> Response:
     if await to_thread.run_sync(_already_stored, channel, inbound["sid"]):
         log.info("twilio_duplicate_delivery", channel=channel)
         return Response(EMPTY_TWIML, media_type="application/xml")
-    conversation_router = request.app.state.router
     keyword = phone_keyword(inbound["body"])
     for _ in range(2):  # a conversation an agent closes at this very moment is replaced by a new one
         conversation_id = await to_thread.run_sync(find_or_create_conversation, channel, inbound["from"])
@@ -181,10 +188,9 @@ async def receive(request: Request, channel: str) -> Response:
             return Response(EMPTY_TWIML, media_type="application/xml")
     else:  # closed twice in a row: Twilio retries the delivery later
         return problem_response("conversation-closed", 503, "The conversation was closed while this message arrived; retry.")
-    app_outbox: outbox.Outbox = request.app.state.outbox
     if keyword:
         await to_thread.run_sync(handle_keyword, settings, conversation_id, stored.message_id, keyword)
-        app_outbox.wake()
+        phone_outbox.wake()
     elif not await to_thread.run_sync(hold_if_opted_out, conversation_id, stored.message_id):
         task = asyncio.create_task(conversation_router.process(conversation_id, stored.message_id))
         _tasks.add(task)
@@ -193,18 +199,19 @@ async def receive(request: Request, channel: str) -> Response:
 
 
 @router.post("/sms", response_class=Response, summary="Inbound SMS (Twilio webhook)")
-async def inbound_sms(request: Request) -> Response:
-    return await receive(request, "sms")
+async def inbound_sms(request: Request, settings: SettingsDep, conversation_router: RouterDep, phone_outbox: OutboxDep) -> Response:
+    return await receive(request, "sms", settings, conversation_router, phone_outbox)
 
 
 @router.post("/whatsapp", response_class=Response, summary="Inbound WhatsApp message (Twilio webhook)")
-async def inbound_whatsapp(request: Request) -> Response:
-    return await receive(request, "whatsapp")
+async def inbound_whatsapp(
+    request: Request, settings: SettingsDep, conversation_router: RouterDep, phone_outbox: OutboxDep
+) -> Response:
+    return await receive(request, "whatsapp", settings, conversation_router, phone_outbox)
 
 
 @router.post("/status", response_class=Response, summary="Delivery report of an outbound message (Twilio callback)")
-async def status_callback(request: Request) -> Response:
-    settings = get_settings()
+async def status_callback(request: Request, settings: SettingsDep) -> Response:
     try:
         params = await signed_form(request, settings)
         sid, status = params.get("MessageSid", ""), params.get("MessageStatus", "")
