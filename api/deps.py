@@ -52,15 +52,15 @@ CreditorDep = Annotated[Creditor, Depends(get_creditor)]
 # --- the services `create_app` builds once (the only place that reads the application's state) -------------
 
 def get_router(request: Request) -> ConversationRouter:
-    return request.app.state.router  # type: ignore[no-any-return]
+    return request.app.state.router
 
 
 def get_outbox(request: Request) -> Outbox:
-    return request.app.state.outbox  # type: ignore[no-any-return]
+    return request.app.state.outbox
 
 
 def get_transports(request: Request) -> Transports:
-    return request.app.state.transports  # type: ignore[no-any-return]
+    return request.app.state.transports
 
 
 RouterDep = Annotated[ConversationRouter, Depends(get_router)]

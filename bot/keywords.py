@@ -56,7 +56,10 @@ DISPUTE_REASONS = _table(
             r"\b(fraude|frauduleu\w*|usurpation|arnaque|escroquerie|jamais sign[ée]|pas sign[ée])\b",
             r"\b(fraud\w*|identity theft|scam|never signed|stolen identity)\b",
         ],
-        "already_paid": [r"\b(d[ée]j[àa] (pay[ée]|r[ée]gl[ée]|sold[ée])|preuve de paiement)\b", r"\b(already paid|proof of payment|paid (it|this) already)\b"],
+        "already_paid": [
+            r"\b(d[ée]j[àa] (pay[ée]|r[ée]gl[ée]|sold[ée])|preuve de paiement)\b",
+            r"\b(already paid|proof of payment|paid (it|this) already)\b",
+        ],
         "not_mine": [
             r"\b(pas (ma|mon) (dette|facture|compte|contrat)|pas [àa] moi|jamais (eu|[ée]t[ée]) client|je ne (les|vous) connais pas)\b",
             r"\b(not (my|mine)|isn'?t mine|never (had|opened) an account|never been a customer|don'?t know (this|that) company)\b",

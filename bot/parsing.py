@@ -72,17 +72,69 @@ def _outside(candidates: Iterable[Found[T]], taken: Sequence[Found[object]]) -> 
 # ---------------------------------------------------------------------------------------------------------
 
 _FRENCH_NUMBER_WORDS = {
-    "zéro": 0, "zero": 0, "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6,
-    "sept": 7, "huit": 8, "neuf": 9, "dix": 10, "onze": 11, "douze": 12, "treize": 13, "quatorze": 14,
-    "quinze": 15, "seize": 16, "vingt": 20, "vingts": 20, "trente": 30, "quarante": 40, "cinquante": 50,
-    "soixante": 60, "septante": 70, "huitante": 80, "octante": 80, "nonante": 90, "cent": 100,
-    "cents": 100, "mille": 1000,
+    "zéro": 0,
+    "zero": 0,
+    "un": 1,
+    "une": 1,
+    "deux": 2,
+    "trois": 3,
+    "quatre": 4,
+    "cinq": 5,
+    "six": 6,
+    "sept": 7,
+    "huit": 8,
+    "neuf": 9,
+    "dix": 10,
+    "onze": 11,
+    "douze": 12,
+    "treize": 13,
+    "quatorze": 14,
+    "quinze": 15,
+    "seize": 16,
+    "vingt": 20,
+    "vingts": 20,
+    "trente": 30,
+    "quarante": 40,
+    "cinquante": 50,
+    "soixante": 60,
+    "septante": 70,
+    "huitante": 80,
+    "octante": 80,
+    "nonante": 90,
+    "cent": 100,
+    "cents": 100,
+    "mille": 1000,
 }
 _ENGLISH_NUMBER_WORDS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
-    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30,
-    "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100,
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+    "hundred": 100,
     "thousand": 1000,
 }
 NUMBER_WORDS = {"fr": _FRENCH_NUMBER_WORDS, "en": _ENGLISH_NUMBER_WORDS}
@@ -127,10 +179,9 @@ def parse_number_words(text: str, language: str) -> int | None:
             tens_and_units = current % 100
             if value < 10 and tens_and_units % 10:
                 return None  # "deux trois" is a list, not a number
-            if value >= 10 and tens_and_units:
-                # only "soixante-dix", "quatre-vingt-douze"... put a teen after tens
-                if not (language == "fr" and tens_and_units in (60, 80) and value < 20):
-                    return None
+            # only "soixante-dix", "quatre-vingt-douze"... put a teen after tens
+            if value >= 10 and tens_and_units and not (language == "fr" and tens_and_units in (60, 80) and value < 20):
+                return None
             current += value
         previous = token
     result = total + current
@@ -160,9 +211,7 @@ def find_reference(text: str) -> str | None:
 def find_postcodes(text: str, taken: Sequence[Found[object]] = ()) -> list[Found[str]]:
     """French and UK postcodes outside references, amounts and dates (pass those as `taken`)."""
     taken = [*taken, *find_references(text)]
-    candidates: list[Found[str]] = [
-        Found((m[1] + m[2]).upper(), m.start(), m.end()) for m in _UK_POSTCODE.finditer(text)
-    ]
+    candidates: list[Found[str]] = [Found((m[1] + m[2]).upper(), m.start(), m.end()) for m in _UK_POSTCODE.finditer(text)]
     candidates += [Found(m[1], m.start(), m.end()) for m in _FRENCH_POSTCODE.finditer(text)]
     return _select_non_overlapping(_outside(candidates, taken))
 
@@ -212,18 +261,81 @@ _AMOUNT_WITH_UNIT_AFTER = re.compile(
     rf"(?:centimes?|cents?|pence|p)\b)?",
     FLAGS,
 )
-_AMOUNT_WITH_UNIT_BEFORE = re.compile(
-    rf"(?<!\w)(?:{_unit_group(_UNITS_BEFORE)})\s*(?P<number>{_NUMBER})(?![\d\w])", FLAGS
-)
+_AMOUNT_WITH_UNIT_BEFORE = re.compile(rf"(?<!\w)(?:{_unit_group(_UNITS_BEFORE)})\s*(?P<number>{_NUMBER})(?![\d\w])", FLAGS)
 _MINOR_AMOUNT = re.compile(rf"{_NUMBER_START}(?P<number>\d{{1,2}})\s*(?:{_unit_group(_MINOR_UNITS)})", FLAGS)
 _BARE_NUMBER = re.compile(rf"{_NUMBER_START}(?P<number>{_NUMBER})(?![\w/:%]|[.,]\d)", FLAGS)
 # A bare number followed by a noun counts something ("2 enfants", "3 fois", "12 months"); only these
 # words may follow a bare number that is an amount ("100 par mois", "50 now", "80 le 15").
 _WORDS_AFTER_BARE_AMOUNT = frozenset(
-    """par le la les à a au aux de du des dès chaque tous toutes tout maintenant aujourd'hui demain ce cette
-    en pour et ou mais max maximum environ svp merci ok vers sur avant après jusqu'à jusqu'au d'ici si
-    c'est je on per every each by from now today tomorrow this next in for and or but please thanks at
-    around before after until the starting""".split()
+    [
+        "par",
+        "le",
+        "la",
+        "les",
+        "à",
+        "a",
+        "au",
+        "aux",
+        "de",
+        "du",
+        "des",
+        "dès",
+        "chaque",
+        "tous",
+        "toutes",
+        "tout",
+        "maintenant",
+        "aujourd'hui",
+        "demain",
+        "ce",
+        "cette",
+        "en",
+        "pour",
+        "et",
+        "ou",
+        "mais",
+        "max",
+        "maximum",
+        "environ",
+        "svp",
+        "merci",
+        "ok",
+        "vers",
+        "sur",
+        "avant",
+        "après",
+        "jusqu'à",
+        "jusqu'au",
+        "d'ici",
+        "si",
+        "c'est",
+        "je",
+        "on",
+        "per",
+        "every",
+        "each",
+        "by",
+        "from",
+        "now",
+        "today",
+        "tomorrow",
+        "this",
+        "next",
+        "in",
+        "for",
+        "and",
+        "or",
+        "but",
+        "please",
+        "thanks",
+        "at",
+        "around",
+        "before",
+        "after",
+        "until",
+        "the",
+        "starting",
+    ]
 )
 _NEXT_WORD = re.compile(r"\s*([^\W\d_]+(?:['’][^\W\d_]+)?|%)")
 
@@ -279,9 +391,7 @@ _UNITS_AFTER_WORDS = (
 
 
 def _currency_amounts_from_words(text: str, language: str) -> list[FoundAmount]:
-    pattern = re.compile(
-        rf"(?<![\w-])(?P<words>{NUMBER_PHRASE[language]})\s*(?:{_unit_group(_UNITS_AFTER_WORDS)})", FLAGS
-    )
+    pattern = re.compile(rf"(?<![\w-])(?P<words>{NUMBER_PHRASE[language]})\s*(?:{_unit_group(_UNITS_AFTER_WORDS)})", FLAGS)
     found = []
     for m in pattern.finditer(text):
         value = parse_number_words(m["words"], language)
@@ -291,9 +401,7 @@ def _currency_amounts_from_words(text: str, language: str) -> list[FoundAmount]:
     return found
 
 
-def find_currency_amounts(
-    text: str, languages: Sequence[str], default_currency: str = "EUR"
-) -> list[FoundAmount]:
+def find_currency_amounts(text: str, languages: Sequence[str], default_currency: str = "EUR") -> list[FoundAmount]:
     """Amounts that carry a currency unit: "30,50 €", "£45", "fifty quid", "50 balles"."""
     candidates: list[FoundAmount] = _currency_amounts_from_digits(text, default_currency)
     for language in languages:
@@ -303,12 +411,7 @@ def find_currency_amounts(
 
 def _is_year(text: str, m: re.Match[str]) -> bool:
     number = m["number"]
-    return (
-        number.isdigit()
-        and len(number) == 4
-        and 1900 <= int(number) <= 2099
-        and bool(_YEAR_CUE.search(text[: m.start()]))
-    )
+    return number.isdigit() and len(number) == 4 and 1900 <= int(number) <= 2099 and bool(_YEAR_CUE.search(text[: m.start()]))
 
 
 def _bare_amounts(
@@ -367,14 +470,32 @@ def parse_amount(text: str, language: str, default_currency: str = "EUR") -> Mon
 
 _MONTHS = {
     "fr": {
-        1: r"janvier|janv?", 2: r"f[ée]vrier|f[ée]vr?", 3: r"mars", 4: r"avril|avr", 5: r"mai",
-        6: r"juin", 7: r"juillet|juil", 8: r"ao[uû]t", 9: r"septembre|sept", 10: r"octobre|oct",
-        11: r"novembre|nov", 12: r"d[ée]cembre|d[ée]c",
+        1: r"janvier|janv?",
+        2: r"f[ée]vrier|f[ée]vr?",
+        3: r"mars",
+        4: r"avril|avr",
+        5: r"mai",
+        6: r"juin",
+        7: r"juillet|juil",
+        8: r"ao[uû]t",
+        9: r"septembre|sept",
+        10: r"octobre|oct",
+        11: r"novembre|nov",
+        12: r"d[ée]cembre|d[ée]c",
     },
     "en": {
-        1: r"january|jan", 2: r"february|feb", 3: r"march|mar", 4: r"april|apr", 5: r"may",
-        6: r"june|jun", 7: r"july|jul", 8: r"august|aug", 9: r"september|sept|sep",
-        10: r"october|oct", 11: r"november|nov", 12: r"december|dec",
+        1: r"january|jan",
+        2: r"february|feb",
+        3: r"march|mar",
+        4: r"april|apr",
+        5: r"may",
+        6: r"june|jun",
+        7: r"july|jul",
+        8: r"august|aug",
+        9: r"september|sept|sep",
+        10: r"october|oct",
+        11: r"november|nov",
+        12: r"december|dec",
     },
 }
 _WEEKDAYS = {
@@ -389,8 +510,8 @@ def _named_group_alternation(name: str, options: dict[int, str]) -> str:
 
 def _group_key(match: re.Match[str], name: str) -> int | None:
     for group, value in match.groupdict().items():
-        if value and group.startswith(name) and group[len(name):].isdigit():
-            return int(group[len(name):])
+        if value and group.startswith(name) and group[len(name) :].isdigit():
+            return int(group[len(name) :])
     return None
 
 
@@ -598,49 +719,78 @@ def _date_rules(language: str) -> list[_DateRule]:
     year = r"(?:,?\s+(?P<year>\d{4}))?\b"
     count = rf"(?P<count>\d{{1,3}}|{NUMBER_PHRASE[language]}|an?)"
     common = [
-        _DateRule(_compile(r"\b(?P<year>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})\b"),
-                  lambda m, today: _safe_date(int(m["year"]), int(m["m"]), int(m["d"])), _has_year),
-        _DateRule(_compile(r"(?<![\w.,/-])(?P<first>\d{1,2})([/.-])(?P<second>\d{1,2})\2(?P<year>\d{4}|\d{2})"
-                           r"(?![\w/]|[.,-]\d)"), _numeric_dmy, _has_year),
-        _DateRule(_compile(r"(?<![\w.,/-])(?P<first>\d{1,2})/(?P<second>\d{1,2})(?![\w/]|[.,-]\d)"),
-                  _numeric_dmy),
+        _DateRule(
+            _compile(r"\b(?P<year>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})\b"),
+            lambda m, today: _safe_date(int(m["year"]), int(m["m"]), int(m["d"])),
+            _has_year,
+        ),
+        _DateRule(
+            _compile(
+                r"(?<![\w.,/-])(?P<first>\d{1,2})([/.-])(?P<second>\d{1,2})\2(?P<year>\d{4}|\d{2})"
+                r"(?![\w/]|[.,-]\d)"
+            ),
+            _numeric_dmy,
+            _has_year,
+        ),
+        _DateRule(_compile(r"(?<![\w.,/-])(?P<first>\d{1,2})/(?P<second>\d{1,2})(?![\w/]|[.,-]\d)"), _numeric_dmy),
     ]
     if language == "fr":
         day = r"(?P<day>\d{1,2}|1er|premier)"
         return common + [
-            _DateRule(_compile(rf"(?:\ble\s+)?(?:{weekday}\s+)?(?<!\d){day}\s+(?:de\s+)?{month}{year}"),
-                      _day_with_month, _has_year),
-            _DateRule(_compile(rf"\b(?:le|du|au)\s+(?:{weekday}\s+)?(?P<day>\d{{1,2}}|1er)(?![\w/:]|[.,]\d|\s*h\b|\s+(?:fois|jours?|semaines?|ans?)\b)"
-                               r"(?:\s+(?:du\s+|de\s+ce\s+)mois(?P<next_month>\s+prochain)?)?"), _day_of_month),
-            _DateRule(_compile(rf"(?:\b(?P<this>ce)\s+|\ble\s+)?{weekday}(?:\s+(?:prochain|qui\s+vient))?"),
-                      _weekday),
-            _DateRule(_compile(r"\b(?:[àa]\s+la\s+)?fin\s+(?:du|de|de\s+ce)\s+mois(?P<next_month>\s+prochain)?"),
-                      _end_of_month),
-            _DateRule(_compile(r"\b(?:au\s+)?d[ée]but\s+(?:du\s+|de\s+)?mois(?P<next_month>\s+prochain)?"),
-                      _start_of_next_month),
+            _DateRule(
+                _compile(rf"(?:\ble\s+)?(?:{weekday}\s+)?(?<!\d){day}\s+(?:de\s+)?{month}{year}"), _day_with_month, _has_year
+            ),
+            _DateRule(
+                _compile(
+                    rf"\b(?:le|du|au)\s+(?:{weekday}\s+)?(?P<day>\d{{1,2}}|1er)(?![\w/:]|[.,]\d|\s*h\b|\s+(?:fois|jours?|semaines?|ans?)\b)"
+                    r"(?:\s+(?:du\s+|de\s+ce\s+)mois(?P<next_month>\s+prochain)?)?"
+                ),
+                _day_of_month,
+            ),
+            _DateRule(_compile(rf"(?:\b(?P<this>ce)\s+|\ble\s+)?{weekday}(?:\s+(?:prochain|qui\s+vient))?"), _weekday),
+            _DateRule(_compile(r"\b(?:[àa]\s+la\s+)?fin\s+(?:du|de|de\s+ce)\s+mois(?P<next_month>\s+prochain)?"), _end_of_month),
+            _DateRule(_compile(r"\b(?:au\s+)?d[ée]but\s+(?:du\s+|de\s+)?mois(?P<next_month>\s+prochain)?"), _start_of_next_month),
             _DateRule(_compile(rf"\b(?P<edge>fin|d[ée]but|mi)[\s-]+(?:d'|de\s+)?{month}"), _edge_of_named_month),
             _DateRule(_compile(r"\b(?:le\s+)?mois\s+prochain\b"), _same_day_next_month),
             _DateRule(_compile(r"\b(?:la\s+)?semaine\s+prochaine\b"), _fixed_offset(7)),
             _DateRule(_compile(r"\baujourd['’]hui\b|\bce\s+soir\b"), _fixed_offset(0)),
             _DateRule(_compile(r"\bdemain\b"), _fixed_offset(1)),
             _DateRule(_compile(r"\bapr[eè]s[\s-]demain\b"), _fixed_offset(2)),
-            _DateRule(_compile(rf"\b(?:dans|d['’]ici)\s+{count}\s+(?P<unit>jours?|semaines?|mois|ans?)\b"),
-                      _dateparser_relative("fr")),
+            _DateRule(
+                _compile(rf"\b(?:dans|d['’]ici)\s+{count}\s+(?P<unit>jours?|semaines?|mois|ans?)\b"), _dateparser_relative("fr")
+            ),
         ]
     day = r"(?P<day>\d{1,2})"
     return common + [
-        _DateRule(_compile(rf"(?:\bthe\s+)?(?:{weekday},?\s+(?:the\s+)?)?(?<!\d){day}{ordinal}?\s+(?:of\s+)?{month}{year}"),
-                  _day_with_month, _has_year),
-        _DateRule(_compile(rf"(?:{weekday},?\s+)?{month}\s+(?:the\s+)?{day}{ordinal}?(?!\d){year}"),
-                  _day_with_month, _has_year),
-        _DateRule(_compile(rf"(?:\b(?P<preposition>on|by|before|until|till|from|after)\s+)?(?:\b(?P<the>the)\s+)?"
-                           rf"(?:{weekday},?\s+(?:the\s+)?)?(?<!\d){day}(?P<ordinal>{ordinal})?\b(?![:.,]\d)"
-                           r"(?:\s+of\s+(?:the\s+)?(?:(?P<next_month>next)|this)\s+month)?"), _day_of_month),
+        _DateRule(
+            _compile(rf"(?:\bthe\s+)?(?:{weekday},?\s+(?:the\s+)?)?(?<!\d){day}{ordinal}?\s+(?:of\s+)?{month}{year}"),
+            _day_with_month,
+            _has_year,
+        ),
+        _DateRule(_compile(rf"(?:{weekday},?\s+)?{month}\s+(?:the\s+)?{day}{ordinal}?(?!\d){year}"), _day_with_month, _has_year),
+        _DateRule(
+            _compile(
+                rf"(?:\b(?P<preposition>on|by|before|until|till|from|after)\s+)?(?:\b(?P<the>the)\s+)?"
+                rf"(?:{weekday},?\s+(?:the\s+)?)?(?<!\d){day}(?P<ordinal>{ordinal})?\b(?![:.,]\d)"
+                r"(?:\s+of\s+(?:the\s+)?(?:(?P<next_month>next)|this)\s+month)?"
+            ),
+            _day_of_month,
+        ),
         _DateRule(_compile(rf"(?:\b(?:(?P<this>this)|next|on|coming)\s+)?{weekday}"), _weekday),
-        _DateRule(_compile(r"\b(?:(?:at|by)\s+)?(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?"
-                           r"(?:(?P<next_month>next\s+)?month)\b"), _end_of_month),
-        _DateRule(_compile(r"\b(?:at\s+)?(?:the\s+)?(?:start|beginning)\s+of\s+(?:the\s+|this\s+)?"
-                           r"(?:(?P<next_month>next\s+)?month)\b"), _start_of_next_month),
+        _DateRule(
+            _compile(
+                r"\b(?:(?:at|by)\s+)?(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?"
+                r"(?:(?P<next_month>next\s+)?month)\b"
+            ),
+            _end_of_month,
+        ),
+        _DateRule(
+            _compile(
+                r"\b(?:at\s+)?(?:the\s+)?(?:start|beginning)\s+of\s+(?:the\s+|this\s+)?"
+                r"(?:(?P<next_month>next\s+)?month)\b"
+            ),
+            _start_of_next_month,
+        ),
         _DateRule(_compile(rf"\b(?P<edge>end|start|beginning|mid)(?:\s+of|-)?\s*{month}"), _edge_of_named_month),
         _DateRule(_compile(r"\bnext\s+month\b"), _same_day_next_month),
         _DateRule(_compile(r"\bnext\s+week\b"), _fixed_offset(7)),
@@ -648,8 +798,7 @@ def _date_rules(language: str) -> list[_DateRule]:
         _DateRule(_compile(r"\btomorrow\b"), _fixed_offset(1)),
         _DateRule(_compile(r"\b(?:the\s+)?day\s+after\s+tomorrow\b"), _fixed_offset(2)),
         _DateRule(_compile(r"\b(?:in|within)\s+a\s+fortnight\b"), _fixed_offset(14)),
-        _DateRule(_compile(rf"\b(?:in|within)\s+{count}\s+(?P<unit>days?|weeks?|months?|years?)\b"),
-                  _dateparser_relative("en")),
+        _DateRule(_compile(rf"\b(?:in|within)\s+{count}\s+(?P<unit>days?|weeks?|months?|years?)\b"), _dateparser_relative("en")),
     ]
 
 
@@ -691,9 +840,7 @@ def find_dates_of_birth(text: str, languages: Sequence[str], today: datetime.dat
     ]
 
 
-def parse_date_of_birth(
-    text: str, language: str, today: datetime.date | None = None
-) -> datetime.date | None:
+def parse_date_of_birth(text: str, language: str, today: datetime.date | None = None) -> datetime.date | None:
     """A full past date (day-first), e.g. "12/03/1985", "born 4 May 1990"; None if absent, in the future
     or before 1900."""
     found = find_dates_of_birth(text, languages_for(language), today or datetime.date.today())
@@ -706,19 +853,34 @@ def parse_date_of_birth(
 
 _FREQUENCY_PATTERNS = {
     "fr": (
-        ("biweekly", r"\btou(?:te)?s\s+les\s+(?:15|quinze)\s+jours\b|\btoutes\s+les\s+(?:2|deux)\s+semaines\b|"
-                     r"\bune\s+semaine\s+sur\s+deux\b|\b(?:chaque|par)\s+quinzaine\b"),
-        ("weekly", r"\bpar\s+semaine\b|\bchaque\s+semaine\b|\btoutes\s+les\s+semaines\b|"
-                   r"\bhebdo(?:madaire(?:s|ment)?)?\b|/\s?semaine\b"),
-        ("monthly", r"\bpar\s+mois\b|\bmensuel(?:le)?s?\b|\bmensuellement\b|\bchaque\s+mois\b|"
-                    r"\btous\s+les\s+mois\b|\bmensualit[ée]s?\b|/\s?mois\b"),
+        (
+            "biweekly",
+            r"\btou(?:te)?s\s+les\s+(?:15|quinze)\s+jours\b|\btoutes\s+les\s+(?:2|deux)\s+semaines\b|"
+            r"\bune\s+semaine\s+sur\s+deux\b|\b(?:chaque|par)\s+quinzaine\b",
+        ),
+        (
+            "weekly",
+            r"\bpar\s+semaine\b|\bchaque\s+semaine\b|\btoutes\s+les\s+semaines\b|"
+            r"\bhebdo(?:madaire(?:s|ment)?)?\b|/\s?semaine\b",
+        ),
+        (
+            "monthly",
+            r"\bpar\s+mois\b|\bmensuel(?:le)?s?\b|\bmensuellement\b|\bchaque\s+mois\b|"
+            r"\btous\s+les\s+mois\b|\bmensualit[ée]s?\b|/\s?mois\b",
+        ),
     ),
     "en": (
-        ("biweekly", r"\bevery\s+(?:two|2|other)\s+weeks?\b|\bfortnightly\b|\bbi-?weekly\b|"
-                     r"(?<!in )\b(?:a|per|every|each)\s+fortnight\b"),
+        (
+            "biweekly",
+            r"\bevery\s+(?:two|2|other)\s+weeks?\b|\bfortnightly\b|\bbi-?weekly\b|"
+            r"(?<!in )\b(?:a|per|every|each)\s+fortnight\b",
+        ),
         ("weekly", r"\bweekly\b|(?<!in )(?<!within )\ba\s+week\b|\b(?:per|every|each)\s+week\b|/\s?w(?:ee)?k\b"),
-        ("monthly", r"\bmonthly\b|(?<!in )(?<!within )\ba\s+month\b|\b(?:per|every|each)\s+month\b|"
-                    r"/\s?mo(?:nth)?\b|\bpcm\b"),
+        (
+            "monthly",
+            r"\bmonthly\b|(?<!in )(?<!within )\ba\s+month\b|\b(?:per|every|each)\s+month\b|"
+            r"/\s?mo(?:nth)?\b|\bpcm\b",
+        ),
     ),
 }
 FREQUENCY_RULES = {
@@ -738,7 +900,7 @@ def find_frequencies(text: str, languages: Sequence[str]) -> list[Found[str]]:
 
 
 def parse_frequency(text: str, language: str) -> str | None:
-    """"weekly", "biweekly" or "monthly" from "par mois", "every two weeks", "fortnightly"..."""
+    """ "weekly", "biweekly" or "monthly" from "par mois", "every two weeks", "fortnightly"..."""
     found = find_frequencies(text, languages_for(language))
     return found[0].value if found else None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
+
 import logging
 from typing import Any
 
@@ -13,7 +15,7 @@ PERSONAL_KEYS = frozenset(
 )
 
 
-def redact_personal_data(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def redact_personal_data(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in PERSONAL_KEYS & event_dict.keys():
         if key == "event":
             continue

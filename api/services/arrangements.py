@@ -73,7 +73,7 @@ def _collectable_account(
     # A vulnerable debtor's account waits for a person: an agent is that person, the bot never is.
     if account.vulnerable and not reviewed_by_agent:
         raise UnderCare()
-    creditor = session.get(Creditor, account.creditor_id)
+    creditor = session.get_one(Creditor, account.creditor_id)
     return account, policy_of(creditor.policy if creditor else None)
 
 
@@ -273,7 +273,7 @@ def record_agent_commitment(
     evaluation = offers.evaluate(proposal, **terms)
     proposal_record = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in asdict(proposal).items()}
     if evaluation.accepted:
-        offer, reasons, reason_given = evaluation.offer, (), None
+        offer, reasons, reason_given = evaluation.offer, tuple[str, ...](), None
     elif outside_policy_reason:
         try:
             offer = offers.as_asked(proposal, **terms)
@@ -302,7 +302,7 @@ def create_confirmation(
     conversation: Conversation | None,
     settings: Settings,
 ) -> Confirmation:
-    creditor = session.get(Creditor, account.creditor_id)
+    creditor = session.get_one(Creditor, account.creditor_id)
     language = (conversation.language if conversation and conversation.language else account.language)
     number = _short_reference("CONF", debtor_today(account))
     document = ConfirmationDocument(

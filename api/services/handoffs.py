@@ -20,6 +20,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api import i18n
+from api.core.config import get_settings
+from api.db import rows_changed
 from api.models import Agent, Conversation, Creditor, Handoff, Message, Offer, Signal, utcnow
 from api.services import hours
 from api.services.console_hub import hub, notify_after_commit
@@ -64,8 +66,9 @@ class Availability:
 
 
 def debtor_view(team: Availability, conversation: Conversation) -> dict[str, Any]:
-    verified = conversation.verified_at is not None and conversation.account is not None
-    return team.view(conversation.language or "fr", conversation.account.timezone if verified else None)
+    account = conversation.account if conversation.verified_at is not None else None
+    # The conversation's language is set by its first message, before anything can be handed over.
+    return team.view(conversation.language or get_settings().default_language, account.timezone if account else None)
 
 
 def availability(creditor: Creditor, now: dt.datetime | None = None) -> Availability:
@@ -147,7 +150,7 @@ def request_handoff(
     now: dt.datetime | None = None,
 ) -> tuple[Handoff, Availability]:
     """Queues the conversation for a person (one active handoff per conversation, at its most urgent)."""
-    creditor = session.get(Creditor, conversation.creditor_id)
+    creditor = session.get_one(Creditor, conversation.creditor_id)
     team = availability(creditor, now)
     priority = HANDOFF_PRIORITY.get(reason, DEFAULT_PRIORITY)
     handoff = active_handoff(session, conversation.id)
@@ -206,11 +209,12 @@ def claim(session: Session, conversation_id: str, agent: Agent) -> Handoff:
     if handoff.claimed_by_agent_id == agent.id:
         return handoff
     # One UPDATE guarded by the status: two agents clicking at once cannot both win.
-    won = session.execute(
+    won = rows_changed(
+        session,
         update(Handoff)
         .where(Handoff.id == handoff.id, Handoff.status == "open")
-        .values(status="claimed", claimed_by_agent_id=agent.id, claimed_at=utcnow())
-    ).rowcount
+        .values(status="claimed", claimed_by_agent_id=agent.id, claimed_at=utcnow()),
+    )
     if won != 1:
         raise ClaimedByAnother()
     session.refresh(handoff)

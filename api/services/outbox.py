@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 
 from api.core.config import Settings
 from api.core.logging import log
-from api.db import session_scope
+from api.db import rows_changed, session_scope
 from api.models import Conversation, Message, utcnow
 from api.services import handoffs
 from api.services.outbound import blocked_reason
@@ -93,8 +93,7 @@ class Outbox:
     def recover_interrupted(self) -> int:
         """Messages caught mid-send by a stop go back to `pending` (Twilio may, rarely, get them twice)."""
         with session_scope() as session:
-            result = session.execute(update(Message).where(Message.status == "sending").values(status="pending"))
-            return result.rowcount or 0
+            return rows_changed(session, update(Message).where(Message.status == "sending").values(status="pending"))
 
     def due(self) -> list[int]:
         now = utcnow()
@@ -115,14 +114,14 @@ class Outbox:
     def send_one(self, message_id: int) -> str:
         with session_scope() as session:
             # Claiming the row first makes two api processes never send the same message.
-            claimed = session.execute(
-                update(Message).where(Message.id == message_id, Message.status == "pending").values(status="sending")
-            ).rowcount
+            claimed = rows_changed(
+                session, update(Message).where(Message.id == message_id, Message.status == "pending").values(status="sending")
+            )
         if claimed != 1:
             return "not_due"
         with session_scope() as session:
-            message = session.get(Message, message_id)
-            conversation = session.get(Conversation, message.conversation_id)
+            message = session.get_one(Message, message_id)
+            conversation = session.get_one(Conversation, message.conversation_id)
             reason = blocked_reason(session, self.settings, message, conversation)
             if reason:
                 message.status, message.error = "blocked", reason
@@ -134,14 +133,14 @@ class Outbox:
         except SendFailed as exc:
             return self._failed(message_id, exc.detail[:400], exc.transient)
         with session_scope() as session:
-            message = session.get(Message, message_id)
+            message = session.get_one(Message, message_id)
             message.status, message.error = "sent", None
             message.attempts += 1
             message.channel_message_id = sent.sid
             message.sent_at = utcnow()
             if sent.segments is not None:
                 message.segments = sent.segments
-            handoffs.watch_for_console(session, session.get(Conversation, message.conversation_id))
+            handoffs.watch_for_console(session, session.get_one(Conversation, message.conversation_id))
             attempts = message.attempts
         log.info("outbound_sent", message_id=message_id, attempts=attempts)
         return "sent"
@@ -159,7 +158,7 @@ class Outbox:
 
     def _failed(self, message_id: int, error: str, transient: bool) -> str:
         with session_scope() as session:
-            message = session.get(Message, message_id)
+            message = session.get_one(Message, message_id)
             message.attempts += 1
             message.error = error
             if transient and message.attempts < self.settings.outbox_max_attempts:
@@ -185,5 +184,5 @@ def apply_status_callback(message_sid: str, status: str, error_code: str | None)
             message.status = ours
             if ours in ("undelivered", "failed"):
                 message.error = f"twilio error {error_code}" if error_code else f"twilio {status}"
-            handoffs.watch_for_console(session, session.get(Conversation, message.conversation_id))
+            handoffs.watch_for_console(session, session.get_one(Conversation, message.conversation_id))
         return True

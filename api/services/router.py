@@ -136,7 +136,7 @@ class ConversationRouter:
         self, conversation_id: str, text: str, channel_message_id: str | None, language_hint: str | None
     ) -> tuple[StoredInbound, list[dict[str, Any]]]:
         with session_scope() as session:
-            conversation = session.get(Conversation, conversation_id)
+            conversation = session.get_one(Conversation, conversation_id)
             stored = self._store(session, conversation, text, channel_message_id, language_hint)
             pending = [] if stored.rejected else self._collect(session, conversation, stored.message_id)
             return stored, pending
@@ -145,7 +145,7 @@ class ConversationRouter:
         self, conversation_id: str, text: str, channel_message_id: str | None = None, language_hint: str | None = None
     ) -> StoredInbound:
         with session_scope() as session:
-            conversation = session.get(Conversation, conversation_id)
+            conversation = session.get_one(Conversation, conversation_id)
             return self._store(session, conversation, text, channel_message_id, language_hint)
 
     def _store(
@@ -167,7 +167,7 @@ class ConversationRouter:
         session.add(message)
         if conversation.language is None:
             account_language = (
-                session.get(Account, conversation.candidate_account_id).language
+                session.get_one(Account, conversation.candidate_account_id).language
                 if conversation.candidate_account_id
                 else None
             )
@@ -210,7 +210,7 @@ class ConversationRouter:
 
     def _unanswered(self, conversation_id: str, up_to_message_id: int | None) -> list[dict[str, Any]]:
         with session_scope() as session:
-            return self._collect(session, session.get(Conversation, conversation_id), up_to_message_id)
+            return self._collect(session, session.get_one(Conversation, conversation_id), up_to_message_id)
 
     def _collect(self, session: Any, conversation: Conversation, up_to_message_id: int | None) -> list[dict[str, Any]]:
         conversation_id = conversation.id
@@ -282,8 +282,8 @@ class ConversationRouter:
         """Marks the message for the agent; a stop request is still honoured at once, and a debtor still
         waiting for a person is told once that their message was passed on."""
         with session_scope() as session:
-            conversation = session.get(Conversation, item["conversation_id"])
-            message = session.get(Message, item["message_id"])
+            conversation = session.get_one(Conversation, item["conversation_id"])
+            message = session.get_one(Message, item["message_id"])
             message.status, message.processed_at = "for_agent", utcnow()
             language = conversation.language or self.settings.default_language
             replies: list[Reply] = []
@@ -313,19 +313,19 @@ class ConversationRouter:
 
     def _mark_opened(self, conversation_id: str) -> None:
         with session_scope() as session:
-            session.get(Conversation, conversation_id).opened_at = utcnow()
+            session.get_one(Conversation, conversation_id).opened_at = utcnow()
 
     def _finish(
         self, conversation_id: str, message_id: int, status: str, error: str | None, replies: list[Reply]
     ) -> list[Reply]:
         """Marks the debtor's message and stores the replies, in one transaction."""
         with session_scope() as session:
-            message = session.get(Message, message_id)
+            message = session.get_one(Message, message_id)
             message.status = status
             message.error = error
             if status == "processed":
                 message.processed_at = utcnow()
-            conversation = session.get(Conversation, conversation_id)
+            conversation = session.get_one(Conversation, conversation_id)
             self._store_replies(session, conversation, message_id, replies)
             handoffs.watch_for_console(session, conversation)
         return replies

@@ -128,10 +128,10 @@ def _already_stored(channel: str, sid: str) -> bool:
 def handle_keyword(settings: Settings, conversation_id: str, message_id: int, kind: str) -> None:
     """STOP / START / HELP, answered by the api itself, deterministically, in one transaction."""
     with session_scope() as session:
-        conversation = session.get(Conversation, conversation_id)
-        message = session.get(Message, message_id)
+        conversation = session.get_one(Conversation, conversation_id)
+        message = session.get_one(Message, message_id)
         language = conversation.language or settings.default_language
-        creditor = session.get(Creditor, conversation.creditor_id)
+        creditor = session.get_one(Creditor, conversation.creditor_id)
         names = {"collector_name": settings.collector_name, "creditor_name": creditor.name if creditor else ""}
         current = records.latest_consent(session, conversation.channel, conversation.channel_address)
         opted_out = current is not None and current.kind == "opt_out"
@@ -155,11 +155,11 @@ def handle_keyword(settings: Settings, conversation_id: str, message_id: int, ki
 def hold_if_opted_out(conversation_id: str, message_id: int) -> bool:
     """A message from a number that opted out is kept, and not answered until START."""
     with session_scope() as session:
-        conversation = session.get(Conversation, conversation_id)
+        conversation = session.get_one(Conversation, conversation_id)
         consent = records.latest_consent(session, conversation.channel, conversation.channel_address)
         if consent is None or consent.kind != "opt_out":
             return False
-        message = session.get(Message, message_id)
+        message = session.get_one(Message, message_id)
         message.status, message.processed_at, message.error = "processed", utcnow(), "opted_out"
         return True
 

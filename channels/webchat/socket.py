@@ -137,8 +137,9 @@ def create_webchat_server(
         if address is None:
             await sio.emit("error", {"error": "no_session", "detail": "send session_request first"}, room=sid)
             return
-        custom = data.get("customData") if isinstance(data.get("customData"), dict) else {}
-        hint = custom.get("language") if custom.get("language") in ("fr", "en") else None
+        custom = data.get("customData")
+        language = custom.get("language") if isinstance(custom, dict) else None
+        hint = language if language in ("fr", "en") else None
         # The socket remembers its conversation, so later messages skip the look-up; a conversation an agent
         # closed since is refused before anything is stored, and a new one is opened.
         conversation_id = session.get("conversation_id")
