@@ -221,7 +221,7 @@ def basic_auth_credentials(header: str | None) -> tuple[str, str] | None:
 def form_fields(form: Any) -> dict[str, str | list[str]]:
     """Form fields as a dict; a repeated field (MediaUrl) keeps all its values."""
     fields: dict[str, str | list[str]] = {}
-    for key in form.keys():
+    for key in form:
         values = [value for value in form.getlist(key) if isinstance(value, str)]
         fields[key] = values[0] if len(values) == 1 else values
     return fields

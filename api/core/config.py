@@ -104,7 +104,7 @@ class Settings(BaseSettings):
         return self.public_base_url.rstrip("/") or f"http://{self.api_host}:{self.api_port}"
 
     @model_validator(mode="after")
-    def _refuse_dev_secrets_in_production(self) -> "Settings":
+    def _refuse_dev_secrets_in_production(self) -> Settings:
         if self.app_env == "production":
             dev_values = {
                 "CREDITOR_API_KEY": (self.creditor_api_key, DEV_CREDITOR_API_KEY),

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
-
 import logging
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog

@@ -29,7 +29,6 @@ from api.models import (
     utcnow,
 )
 from api.services import offers
-from api.services.presentation import offer_view
 from api.services.confirmation_pdf import ConfirmationDocument, render_confirmation_pdf
 from api.services.errors import (
     AgreementRequired,
@@ -40,6 +39,7 @@ from api.services.errors import (
     OutsidePolicy,
     UnderCare,
 )
+from api.services.presentation import offer_view
 from api.services.records import audit, require_account
 from api.services.signing import sign_token
 

@@ -24,10 +24,10 @@ from api.core.config import get_settings
 from api.db import rows_changed
 from api.models import Agent, Conversation, Creditor, Handoff, Message, Offer, Signal, utcnow
 from api.services import hours
+from api.services.audit import audit
 from api.services.console_hub import hub, notify_after_commit
 from api.services.errors import ClaimedByAnother, Conflict, ConversationClosed, NotFound, NotYourConversation
 from api.services.presentation import offer_view
-from api.services.audit import audit
 
 # Vulnerability first: a person in distress must not wait behind a routine request.
 HANDOFF_PRIORITY = {

@@ -5,9 +5,10 @@ debtor proposed, and the closest acceptable counter-offer. Pure functions over i
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Callable, Literal
+from typing import Literal
 
 Frequency = Literal["weekly", "biweekly", "monthly"]
 OfferKind = Literal["instalments", "deferral", "full", "settlement"]

@@ -32,9 +32,8 @@ from api.models import Conversation, Creditor, Message, utcnow
 from api.services import outbound, outbox, records
 from api.services.compliance import keyword_language, phone_keyword
 from api.services.errors import ConversationClosed
-from api.services.router import find_or_create_conversation
 from api.services.outbox import Outbox
-from api.services.router import ConversationRouter
+from api.services.router import ConversationRouter, find_or_create_conversation
 from channels.twilio.sender import our_number
 
 router = APIRouter(prefix="/channels/twilio", tags=["twilio"], include_in_schema=True)

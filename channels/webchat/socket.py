@@ -16,7 +16,6 @@ from anyio import to_thread
 from limits import RateLimitItemPerHour
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
-
 from sqlalchemy import select
 
 from api.core.logging import log

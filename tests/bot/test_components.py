@@ -2,7 +2,7 @@
 
 import datetime
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -30,13 +30,13 @@ def today() -> datetime.date:
     return datetime.datetime.now(ZoneInfo("Europe/Paris")).date()
 
 
-def entities_of(extractor: DebtEntityExtractor, text: str) -> List[Dict[str, Any]]:
+def entities_of(extractor: DebtEntityExtractor, text: str) -> list[dict[str, Any]]:
     message = Message(data={"text": text})
     extractor.process([message])
     return message.get("entities")
 
 
-def values(entities: List[Dict[str, Any]]) -> Dict[str, str]:
+def values(entities: list[dict[str, Any]]) -> dict[str, str]:
     return {entity["entity"]: entity["value"] for entity in entities}
 
 

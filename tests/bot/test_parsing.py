@@ -3,7 +3,8 @@
 import datetime
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.parsing import (
     Money,
@@ -140,9 +141,8 @@ def test_english_number_words_round_trip(value: int) -> None:
 
 def _english_words(value: int) -> str:
     """Spells a number the British way, to check the parser against an independent writer."""
-    small = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-             "fifteen sixteen seventeen eighteen nineteen").split()
-    tens = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+    small = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+    tens = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
     parts = []
     thousands, rest = divmod(value, 1000)
     hundreds, rest = divmod(rest, 100)

@@ -23,8 +23,8 @@ from sqlalchemy import create_engine, text
 
 from tests.e2e.accounts import new_account
 from tests.e2e.phone_client import PhoneDebtor, bodies
-from tests.e2e.webchat_client import WebChatDebtor, texts
 from tests.e2e.test_browser_widget import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
+from tests.e2e.webchat_client import WebChatDebtor, texts
 
 DEMO_AGENT = ("agent@demo.example", "demo-agent-password")
 LONG = 60_000

@@ -19,7 +19,6 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from api.models import Message
-
 from tests.e2e.accounts import new_account
 from tests.e2e.phone_client import PhoneDebtor, bodies
 

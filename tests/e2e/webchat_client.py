@@ -25,7 +25,7 @@ class WebChatDebtor:
         self._replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._confirmed: asyncio.Future[str] | None = None
 
-    async def __aenter__(self) -> "WebChatDebtor":
+    async def __aenter__(self) -> WebChatDebtor:
         self._confirmed = asyncio.get_running_loop().create_future()
         self.sio.on("bot_uttered", self._replies.put_nowait)
         self.sio.on("session_confirm", lambda session_id: self._confirmed.set_result(session_id))
