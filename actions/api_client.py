@@ -1,19 +1,29 @@
-"""The one HTTP client the actions use to reach the api (no database access from actions)."""
+"""The one HTTP client the actions use to reach the api (no database access from actions), and the one place
+where the api's refusals become what the debtor hears (`call_or_tell`).
+
+Asynchronous: while one conversation waits for the api, the action server goes on serving the others.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-import requests
+import aiohttp
 from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-
 
 # Local-only defaults, refused with APP_ENV=production (as the api refuses its own).
 DEV_ACTIONS_TOKEN = "dev-actions-token"
 DEV_ACTION_SERVER_TOKEN = "dev-action-server-token"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -28,7 +38,7 @@ class ActionsConfig:
     app_env: str
 
     @classmethod
-    def from_environment(cls) -> "ActionsConfig":
+    def from_environment(cls) -> ActionsConfig:
         # The action server's only configuration, read once at import.
         return cls(
             api_url=os.environ.get("API_URL", "http://127.0.0.1:8000").rstrip("/"),
@@ -55,7 +65,10 @@ class ActionsConfig:
 
 
 CONFIG = ActionsConfig.from_environment()
-_session = requests.Session()
+
+# One connection pool per process, opened in the event loop that serves the actions (Sanic's, or a test's).
+_session: aiohttp.ClientSession | None = None
+_session_loop: asyncio.AbstractEventLoop | None = None
 
 
 class ApiError(Exception):
@@ -67,31 +80,99 @@ class ApiError(Exception):
         self.code = code
 
 
-def call(method: str, conversation_id: str, path: str, json: dict[str, Any] | None = None) -> dict[str, Any]:
+def _shared_session() -> aiohttp.ClientSession:
+    global _session, _session_loop
+    loop = asyncio.get_running_loop()
+    # A session cannot outlive its loop: a new loop (another test, a restarted server) gets its own.
+    if _session is None or _session.closed or _session_loop is not loop:
+        _session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=CONFIG.timeout_seconds),
+            headers={"X-Actions-Token": CONFIG.actions_token},
+        )
+        _session_loop = loop
+    return _session
+
+
+async def close_session() -> None:
+    """Closes the shared session (at shutdown, or between tests); the next call opens a new one."""
+    global _session, _session_loop
+    session, _session, _session_loop = _session, None, None
+    if session is not None and not session.closed:
+        await session.close()
+
+
+def _problem_code(body: bytes) -> str:
+    """The RFC 9457 problem's type without its `urn:problem:` prefix, or `http_error` when there is none."""
+    try:
+        problem = json.loads(body)
+    except ValueError:
+        return "http_error"
+    kind = problem.get("type") if isinstance(problem, dict) else None
+    return str(kind or "").removeprefix("urn:problem:") or "http_error"
+
+
+async def call(method: str, conversation_id: str, path: str, json: dict[str, Any] | None = None) -> dict[str, Any]:
     url = f"{CONFIG.api_url}/internal/v1/conversations/{conversation_id}{path}"
     try:
-        response = _session.request(
-            method, url, json=json, timeout=CONFIG.timeout_seconds, headers={"X-Actions-Token": CONFIG.actions_token}
-        )
-    except requests.RequestException as exc:
+        async with _shared_session().request(method, url, json=json) as response:
+            status, body = response.status, await response.read()
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         raise ApiError(0, "api_unreachable") from exc
-    if response.status_code >= 400:
-        try:
-            code = response.json().get("type", "").removeprefix("urn:problem:") or "http_error"
-        except ValueError:
-            code = "http_error"
-        raise ApiError(response.status_code, code)
-    return response.json() if response.content else {}
+    if status >= 400:
+        raise ApiError(status, _problem_code(body))
+    return _answer(body)
 
 
-def record_and_confirm(
+def _answer(body: bytes) -> dict[str, Any]:
+    # Outside `call`, whose `json` argument hides the module there.
+    return json.loads(body) if body else {}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """How an action answers one refusal of the api: the response the debtor hears (None: nothing, the
+    action carries on without the api) and the slots that refusal sets."""
+
+    response: str | None
+    slots: Mapping[str, Any] = field(default_factory=dict)
+
+    def events(self) -> list[EventType]:
+        return [SlotSet(name, value) for name, value in self.slots.items()]
+
+
+TECHNICAL_PROBLEM = Refusal("utter_technical_problem")
+NEED_VERIFICATION = Refusal("utter_need_verification")
+SAY_NOTHING = Refusal(None)
+
+
+async def call_or_tell(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    *,
+    errors: Mapping[str, Refusal] | None = None,
+    default: Refusal = TECHNICAL_PROBLEM,
+) -> dict[str, Any] | Refusal:
+    """The api's answer, or, when it refuses, the Refusal mapped to the error's code (`default` for any
+    other), already said to the debtor: the one place an api error becomes what the debtor hears."""
+    try:
+        return await call(method, tracker.sender_id, path, body)
+    except ApiError as error:
+        refusal = (errors or {}).get(error.code, default)
+        if refusal is default:
+            logger.warning("api_call_refused method=%s path=%s status=%s code=%s", method, path, error.status, error.code)
+        if refusal.response:
+            dispatcher.utter_message(response=refusal.response)
+        return refusal
+
+
+async def record_and_confirm(
     dispatcher: CollectingDispatcher, tracker: Tracker, path: str, body: dict[str, Any] | None, response: str
 ) -> bool:
     """Records something through the api, then confirms it to the debtor; a failure is said plainly."""
-    try:
-        call("POST", tracker.sender_id, path, body)
-    except ApiError:
-        dispatcher.utter_message(response="utter_technical_problem")
+    if isinstance(await call_or_tell(dispatcher, tracker, "POST", path, body), Refusal):
         return False
     dispatcher.utter_message(response=response)
     return True

@@ -10,7 +10,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.api_client import ApiError, call, utter_handoff_timing
+from actions.api_client import NEED_VERIFICATION, SAY_NOTHING, Refusal, call_or_tell, utter_handoff_timing
 from bot.parsing import Money, parse_amount, parse_date
 
 RESET_PLAN = [SlotSet("plan_type", None), SlotSet("plan_amount", None), SlotSet("plan_date", None), SlotSet("plan_frequency", None)]
@@ -18,19 +18,24 @@ RESET_PLAN = [SlotSet("plan_type", None), SlotSet("plan_amount", None), SlotSet(
 NO_OFFER = [SlotSet("offer_stage", None), SlotSet("offer_id", None)]
 
 
-def utter_api_error(dispatcher: CollectingDispatcher, error: ApiError) -> list[EventType]:
-    """The one mapping from the api's domain errors to what the debtor is told."""
-    if error.code == "collection_paused":
-        dispatcher.utter_message(response="utter_collection_paused")
-        return [SlotSet("collection_paused", True), *RESET_PLAN, *NO_OFFER]
-    if error.code == "under_care":
-        dispatcher.utter_message(response="utter_care_pending")
-        return [SlotSet("vulnerable", True), *RESET_PLAN, *NO_OFFER]
-    if error.code == "not_verified":
-        dispatcher.utter_message(response="utter_need_verification")
-        return [*RESET_PLAN, *NO_OFFER]
-    dispatcher.utter_message(response="utter_technical_problem")
-    return [*RESET_PLAN, *NO_OFFER]
+# The api's refusals of an arrangement the debtor is told about in their own words (any other: a technical
+# problem), with what the conversation keeps of them so that the forms stop asking.
+REFUSALS = {
+    "collection_paused": Refusal("utter_collection_paused", {"collection_paused": True}),
+    "under_care": Refusal("utter_care_pending", {"vulnerable": True}),
+    "not_verified": NEED_VERIFICATION,
+}
+
+
+async def ask_api(
+    dispatcher: CollectingDispatcher, tracker: Tracker, method: str, path: str, body: dict[str, Any] | None = None
+) -> dict[str, Any] | Refusal:
+    return await call_or_tell(dispatcher, tracker, method, path, body, errors=REFUSALS)
+
+
+def refused(refusal: Refusal) -> list[EventType]:
+    """After a refusal no plan is being built and no offer is pending."""
+    return [*refusal.events(), *RESET_PLAN, *NO_OFFER]
 
 
 def encode_money(money: Money) -> str:
@@ -109,8 +114,10 @@ def _proposal(tracker: Tracker) -> dict[str, Any]:
     return proposal
 
 
-def utter_summary(dispatcher: CollectingDispatcher, tracker: Tracker, offer_id: str) -> list[EventType]:
-    summary = call("POST", tracker.sender_id, f"/offers/{offer_id}/summary")
+async def utter_summary(dispatcher: CollectingDispatcher, tracker: Tracker, offer_id: str) -> list[EventType] | Refusal:
+    summary = await ask_api(dispatcher, tracker, "POST", f"/offers/{offer_id}/summary")
+    if isinstance(summary, Refusal):
+        return summary
     dispatcher.utter_message(
         response="utter_offer_summary",
         account_reference=summary["account_reference"],
@@ -127,10 +134,9 @@ class ActionOfferOptions(Action):
         return "action_offer_options"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        try:
-            result = call("GET", tracker.sender_id, "/options")
-        except ApiError as error:
-            return utter_api_error(dispatcher, error)
+        result = await ask_api(dispatcher, tracker, "GET", "/options")
+        if isinstance(result, Refusal):
+            return refused(result)
         limits = result["limits"]
         deferral = next((o for o in result["options"] if o["kind"] in ("deferral", "full")), None)
         dispatcher.utter_message(
@@ -153,12 +159,12 @@ class ActionEvaluateProposal(Action):
         return "action_evaluate_proposal"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        try:
-            result = call("POST", tracker.sender_id, "/offers", _proposal(tracker))
-            if result["accepted"]:
-                return [*utter_summary(dispatcher, tracker, result["offer_id"]), *RESET_PLAN]
-        except ApiError as error:
-            return utter_api_error(dispatcher, error)
+        result = await ask_api(dispatcher, tracker, "POST", "/offers", _proposal(tracker))
+        if isinstance(result, Refusal):
+            return refused(result)
+        if result["accepted"]:
+            summary = await utter_summary(dispatcher, tracker, result["offer_id"])
+            return refused(summary) if isinstance(summary, Refusal) else [*summary, *RESET_PLAN]
         limits = result["limits"]
         for reason in result["reasons"]:
             dispatcher.utter_message(
@@ -189,10 +195,8 @@ class ActionSummariseOffer(Action):
         if not offer_id:
             dispatcher.utter_message(response="utter_no_pending_offer")
             return [SlotSet("offer_stage", None)]
-        try:
-            return utter_summary(dispatcher, tracker, offer_id)
-        except ApiError as error:
-            return utter_api_error(dispatcher, error)
+        summary = await utter_summary(dispatcher, tracker, offer_id)
+        return refused(summary) if isinstance(summary, Refusal) else summary
 
 
 def _last_bot_text(tracker: Tracker) -> str:
@@ -212,12 +216,11 @@ class ActionCreateCommitment(Action):
         if not offer_id:
             dispatcher.utter_message(response="utter_no_pending_offer")
             return done
-        try:
-            result = call(
-                "POST", tracker.sender_id, f"/offers/{offer_id}/accept", {"agreed_summary": _last_bot_text(tracker)}
-            )
-        except ApiError as error:
-            return utter_api_error(dispatcher, error)
+        result = await ask_api(
+            dispatcher, tracker, "POST", f"/offers/{offer_id}/accept", {"agreed_summary": _last_bot_text(tracker)}
+        )
+        if isinstance(result, Refusal):
+            return refused(result)
         dispatcher.utter_message(
             response="utter_commitment_confirmed",
             commitment_reference=result["commitment_reference"],
@@ -234,10 +237,8 @@ class ActionDeclineOffer(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         offer_id = tracker.get_slot("offer_id")
         if offer_id:
-            try:
-                call("POST", tracker.sender_id, f"/offers/{offer_id}/decline")
-            except ApiError:
-                pass  # declining needs no record to succeed: nothing was committed
+            # Declining needs no record to succeed: nothing was committed.
+            await call_or_tell(dispatcher, tracker, "POST", f"/offers/{offer_id}/decline", default=SAY_NOTHING)
         dispatcher.utter_message(response="utter_offer_declined")
         return [SlotSet("offer_stage", None), SlotSet("offer_id", None)]
 

@@ -9,10 +9,20 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.api_client import ApiError, call, record_and_confirm, utter_handoff_timing
+from actions.api_client import (
+    NEED_VERIFICATION,
+    SAY_NOTHING,
+    Refusal,
+    call_or_tell,
+    record_and_confirm,
+    utter_handoff_timing,
+)
 from actions.arrangements import today_for_debtor
 from bot import keywords
 from bot.parsing import parse_past_date
+
+# Care is given even when the api cannot be reached: the words of care, without resources or a handoff.
+CARE_WITHOUT_API: dict[str, Any] = {"support_resources": [], "handoff": None}
 
 
 def _confidence(tracker: Tracker) -> float | None:
@@ -26,11 +36,10 @@ class ActionHandleVulnerability(Action):
         return "action_handle_vulnerability"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        try:
-            body = {"confidence": _confidence(tracker), "claimed_reference": tracker.get_slot("account_reference")}
-            answer = call("POST", tracker.sender_id, "/vulnerability", body)
-        except ApiError:
-            answer = {"support_resources": [], "handoff": None}
+        body = {"confidence": _confidence(tracker), "claimed_reference": tracker.get_slot("account_reference")}
+        answer = await call_or_tell(dispatcher, tracker, "POST", "/vulnerability", body, default=SAY_NOTHING)
+        if isinstance(answer, Refusal):
+            answer = CARE_WITHOUT_API
         dispatcher.utter_message(
             response="utter_vulnerability_care",
             support_resources_text="\n".join(f"• {line}" for line in answer["support_resources"]),
@@ -44,10 +53,8 @@ class ActionRecordComplaint(Action):
         return "action_record_complaint"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        try:
-            answer = call("POST", tracker.sender_id, "/complaints", {"confidence": _confidence(tracker)})
-        except ApiError:
-            dispatcher.utter_message(response="utter_technical_problem")
+        answer = await call_or_tell(dispatcher, tracker, "POST", "/complaints", {"confidence": _confidence(tracker)})
+        if isinstance(answer, Refusal):
             return []
         dispatcher.utter_message(response="utter_complaint_recorded")
         utter_handoff_timing(dispatcher, answer.get("handoff"), care=True)
@@ -61,7 +68,7 @@ class ActionRecordContactPreference(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
         preference = {"channel": keywords.contact_channel(text), "time_window": keywords.time_window(text)}
-        record_and_confirm(dispatcher, tracker, "/preferences", preference, "utter_preference_recorded")
+        await record_and_confirm(dispatcher, tracker, "/preferences", preference, "utter_preference_recorded")
         return []
 
 
@@ -82,10 +89,8 @@ class ActionSwitchLanguage(Action):
             return [SlotSet("language", current), SlotSet("language_unavailable", True)]
         if wanted is None:
             wanted = "en" if current == "fr" else "fr"
-        try:
-            call("POST", tracker.sender_id, "/language", {"language": wanted})
-        except ApiError:
-            pass  # the conversation still switches; the api learns the language at the next verification
+        # The conversation still switches if the api cannot hear it: it learns the language at the next verification.
+        await call_or_tell(dispatcher, tracker, "POST", "/language", {"language": wanted}, default=SAY_NOTHING)
         return [SlotSet("language", wanted), SlotSet("language_unavailable", False)]
 
 
@@ -119,12 +124,10 @@ class ActionRecordPaymentClaim(Action):
             "means": tracker.get_slot("paid_means"),
         }
         done = [SlotSet("paid_date", None), SlotSet("paid_means", None)]
-        try:
-            call("POST", tracker.sender_id, "/payment-claims", claim)
-        except ApiError as error:
-            dispatcher.utter_message(
-                response="utter_need_verification" if error.code == "not_verified" else "utter_technical_problem"
-            )
+        answer = await call_or_tell(
+            dispatcher, tracker, "POST", "/payment-claims", claim, errors={"not_verified": NEED_VERIFICATION}
+        )
+        if isinstance(answer, Refusal):
             return done
         dispatcher.utter_message(response="utter_payment_claim_recorded")
         return done

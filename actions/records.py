@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.api_client import ApiError, call, record_and_confirm, utter_handoff_timing
+from actions.api_client import NEED_VERIFICATION, SAY_NOTHING, Refusal, call_or_tell, record_and_confirm, utter_handoff_timing
 
 SIGNAL_OF_INTENT = {
     "report_hardship": "hardship",
@@ -23,6 +23,9 @@ SIGNAL_OF_INTENT = {
 REASON_ENTITY_OF_SIGNAL = {"hardship": "hardship_reason", "dispute": "dispute_reason"}
 
 HANDOFF_REASON_OF_INTENT = {"request_human": "request_human", "dispute_debt": "dispute"}
+
+# Only a verified debtor can dispute the debt; any other refusal is a technical problem.
+DISPUTE_REFUSALS = {"not_verified": NEED_VERIFICATION}
 
 
 def _intent(tracker: Tracker) -> tuple[str | None, float | None]:
@@ -45,15 +48,9 @@ class ActionRecordSignal(Action):
         intent, confidence = _intent(tracker)
         kind = SIGNAL_OF_INTENT.get(intent or "")
         if kind:
-            try:
-                call(
-                    "POST",
-                    tracker.sender_id,
-                    "/signals",
-                    {"kind": kind, "detail": _reason(tracker, kind), "confidence": confidence},
-                )
-            except ApiError:
-                pass  # a lost signal must not stop the conversation; the message itself is stored by the api
+            # A lost signal must not stop the conversation; the message itself is stored by the api.
+            signal = {"kind": kind, "detail": _reason(tracker, kind), "confidence": confidence}
+            await call_or_tell(dispatcher, tracker, "POST", "/signals", signal, default=SAY_NOTHING)
         return []
 
 
@@ -62,15 +59,13 @@ class ActionRecordDispute(Action):
         return "action_record_dispute"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        try:
-            reason = _reason(tracker, "dispute")
-            call("POST", tracker.sender_id, "/signals", {"kind": "dispute", "detail": reason, "confidence": _intent(tracker)[1]})
-            recorded = call("POST", tracker.sender_id, "/disputes", {"reason": reason})
-        except ApiError as error:
-            if error.code == "not_verified":
-                dispatcher.utter_message(response="utter_need_verification")
-                return []
-            dispatcher.utter_message(response="utter_technical_problem")
+        reason = _reason(tracker, "dispute")
+        signal = {"kind": "dispute", "detail": reason, "confidence": _intent(tracker)[1]}
+        recorded = await call_or_tell(dispatcher, tracker, "POST", "/signals", signal, errors=DISPUTE_REFUSALS)
+        if isinstance(recorded, Refusal):
+            return []
+        recorded = await call_or_tell(dispatcher, tracker, "POST", "/disputes", {"reason": reason}, errors=DISPUTE_REFUSALS)
+        if isinstance(recorded, Refusal):
             return []
         # A creditor who reviews every dispute has it queued for a person already: no need to offer one.
         dispatcher.utter_message(response="utter_dispute_review" if recorded.get("review") else "utter_dispute_recorded")
@@ -84,7 +79,7 @@ class ActionRecordOptOut(Action):
         return "action_record_opt_out"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        record_and_confirm(dispatcher, tracker, "/opt-out", None, "utter_opt_out_confirmed")
+        await record_and_confirm(dispatcher, tracker, "/opt-out", None, "utter_opt_out_confirmed")
         return []
 
 
@@ -96,15 +91,13 @@ class ActionRequestHandoff(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         intent, _ = _intent(tracker)
-        request_handoff(dispatcher, tracker, HANDOFF_REASON_OF_INTENT.get(intent or "", "request_human"))
+        await request_handoff(dispatcher, tracker, HANDOFF_REASON_OF_INTENT.get(intent or "", "request_human"))
         return []
 
 
-def request_handoff(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> None:
-    try:
-        handoff = call("POST", tracker.sender_id, "/handoffs", {"reason": reason})
-    except ApiError:
-        dispatcher.utter_message(response="utter_technical_problem")
+async def request_handoff(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> None:
+    handoff = await call_or_tell(dispatcher, tracker, "POST", "/handoffs", {"reason": reason})
+    if isinstance(handoff, Refusal):
         return
     dispatcher.utter_message(response="utter_handoff")
     utter_handoff_timing(dispatcher, handoff)
@@ -130,7 +123,7 @@ class ActionHandleFallback(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         if _fallback_streak(tracker) >= 2:
-            request_handoff(dispatcher, tracker, "repeated_fallback")
+            await request_handoff(dispatcher, tracker, "repeated_fallback")
         else:
             dispatcher.utter_message(response="utter_default")
         return []

@@ -17,7 +17,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from actions.api_client import CONFIG
+from actions.api_client import CONFIG, close_session
 
 TOKEN_HEADER = "X-Action-Server-Token"
 OPEN_PATHS = frozenset({"/health"})
@@ -39,6 +39,10 @@ def create_server(token: str) -> Sanic:
             # Nothing of the request is echoed back (the SDK's own error handler would return the body).
             return response.json({"error": "unauthorised"}, status=401)
         return None
+
+    @app.listener("after_server_stop")
+    async def close_api_client(_app: Sanic, _loop: object) -> None:
+        await close_session()
 
     return app
 

@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.api_client import ApiError, call, context_slots
+from actions.api_client import SAY_NOTHING, Refusal, call_or_tell, context_slots
 
 
 class ActionSessionStart(Action):
@@ -18,10 +18,10 @@ class ActionSessionStart(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         events: list[EventType] = [SessionStarted()]
         carried = {k: v for k, v in tracker.current_slot_values().items() if v is not None and k != "requested_slot"}
-        try:
-            carried.update(context_slots(call("GET", tracker.sender_id, "/context")))
-        except ApiError:
-            pass  # an unknown sender (e.g. `rasa shell`) keeps the domain's defaults
+        # An unknown sender (e.g. `rasa shell`) keeps the domain's defaults.
+        context = await call_or_tell(dispatcher, tracker, "GET", "/context", default=SAY_NOTHING)
+        if not isinstance(context, Refusal):
+            carried.update(context_slots(context))
         events += [SlotSet(name, value) for name, value in carried.items()]
         events.append(ActionExecuted("action_listen"))
         return events

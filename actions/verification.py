@@ -8,8 +8,14 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.api_client import ApiError, call, context_slots
+from actions.api_client import Refusal, call_or_tell, context_slots
 from bot.parsing import find_reference, parse_date_of_birth
+
+# A locked reference is no longer asked for; the lock is explained when the form ends (action_after_verification).
+LOCKED = {"identity": "locked", "account_reference": None, "identity_secret": None}
+# The api's refusals of a verification: a lock is said later, anything else at once (and the secret asked again).
+VERIFY_REFUSALS = {"verification_locked": Refusal(None, LOCKED)}
+CANNOT_VERIFY = Refusal("utter_technical_problem", {"identity_secret": None})
 
 
 class ValidateVerificationForm(FormValidationAction):
@@ -31,7 +37,7 @@ class ValidateVerificationForm(FormValidationAction):
             dispatcher.utter_message(response="utter_reference_not_understood")
         return {"account_reference": reference}
 
-    def validate_identity_secret(
+    async def validate_identity_secret(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
         text = str(value or "")
@@ -45,23 +51,15 @@ class ValidateVerificationForm(FormValidationAction):
         if reference is None:
             # Asked in order, so this only happens when both came in one message without a readable reference.
             return {"identity_secret": None}
-        try:
-            result = call(
-                "POST",
-                tracker.sender_id,
-                "/verify",
-                {"reference": reference, "date_of_birth": date_of_birth.isoformat()},
-            )
-        except ApiError as error:
-            if error.code == "verification_locked":
-                return {"identity": "locked", "account_reference": None, "identity_secret": None}
-            dispatcher.utter_message(response="utter_technical_problem")
-            return {"identity_secret": None}
+        claim = {"reference": reference, "date_of_birth": date_of_birth.isoformat()}
+        result = await call_or_tell(dispatcher, tracker, "POST", "/verify", claim, errors=VERIFY_REFUSALS, default=CANNOT_VERIFY)
+        if isinstance(result, Refusal):
+            return dict(result.slots)
         if result["status"] == "verified":
             # The secret itself is not kept in the conversation's slots.
             return {**context_slots(result["context"]), "identity_secret": "checked"}
         if result["status"] == "locked":
-            return {"identity": "locked", "account_reference": None, "identity_secret": None}
+            return dict(LOCKED)
         dispatcher.utter_message(response="utter_verification_failed")
         return {"account_reference": None, "identity_secret": None}
 

@@ -9,7 +9,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import records
+from actions import api_client, records
 from actions.arrangements import ActionTellBalance
 
 
@@ -35,11 +35,12 @@ def run(action: Any, state: Tracker) -> list[str]:
 def api(monkeypatch) -> list[tuple[str, dict[str, Any]]]:
     calls: list[tuple[str, dict[str, Any]]] = []
 
-    def call(method: str, conversation_id: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def call(method: str, conversation_id: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         calls.append((path, body or {}))
         return {"id": 1, "priority": 2, "open_now": False, "expected_wait_minutes": 15, "next_open_text": "lundi 7 décembre, 09:00"}
 
-    monkeypatch.setattr(records, "call", call)
+    # Every action reaches the api through the client's one `call`.
+    monkeypatch.setattr(api_client, "call", call)
     return calls
 
 

@@ -9,12 +9,17 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import care
+from actions import api_client, care
 
 
-def switch(text: str, language: str, monkeypatch) -> tuple[list[dict[str, Any]], list[tuple[str, dict[str, Any]]]]:
-    calls: list[tuple[str, dict[str, Any]]] = []
-    monkeypatch.setattr(care, "call", lambda method, conversation_id, path, body=None: calls.append((path, body)) or {})
+def switch(text: str, language: str, monkeypatch) -> tuple[list[dict[str, Any]], list[tuple[str, dict[str, Any] | None]]]:
+    calls: list[tuple[str, dict[str, Any] | None]] = []
+
+    async def call(method: str, conversation_id: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        calls.append((path, body))
+        return {}
+
+    monkeypatch.setattr(api_client, "call", call)
     latest = {"text": text, "intent": {"name": "request_language", "confidence": 0.9}}
     state = Tracker("conversation-1", {"language": language}, latest, [], False, None, {}, "action_listen")
     events = asyncio.run(care.ActionSwitchLanguage().run(CollectingDispatcher(), state, {}))

@@ -1,0 +1,112 @@
+"""Right-party verification (actions/verification.py): the form asks, the api decides, the debtor hears the outcome."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rasa_sdk.events import SlotSet
+
+from actions.verification import ActionAfterVerification, ValidateVerificationForm
+from tests.bot.actions_fixtures import Outcome, make_tracker, run_action
+
+# The slots the api sends once the debtor is verified (api/services/bot_context.py).
+VERIFIED_SLOTS = {
+    "identity": "verified",
+    "language": "fr",
+    "creditor_name": "Banque Exemple",
+    "account_reference": "CR-10001",
+    "total_text": "400,00 €",
+}
+CONTEXT = {"slots": VERIFIED_SLOTS}
+HANDOFF = {"open_now": False, "expected_wait_minutes": 15, "next_open_text": "lundi 7 décembre, 09:00"}
+
+
+def give_date_of_birth(domain: dict[str, Any], text: str = "12/03/1985") -> Outcome:
+    """The debtor, asked for their date of birth after giving their reference, answers `text`."""
+    state = make_tracker(
+        {"account_reference": "CR-10001", "language": "fr", "identity": "unverified", "requested_slot": "identity_secret"},
+        text=text,
+        intent="inform_identity",
+        filled={"identity_secret": text},
+        active_loop="verification_form",
+    )
+    return run_action(ValidateVerificationForm(), state, domain)
+
+
+def test_the_reference_and_date_of_birth_go_to_the_api(fake_api, domain):
+    fake_api.answer("POST", "/verify", {"status": "verified", "context": CONTEXT})
+    give_date_of_birth(domain)
+    assert fake_api.calls() == [("POST", "/verify", {"reference": "CR-10001", "date_of_birth": "1985-03-12"})]
+
+
+def test_verified_the_conversation_takes_the_account_slots_and_forgets_the_secret(fake_api, domain):
+    fake_api.answer("POST", "/verify", {"status": "verified", "context": CONTEXT})
+    outcome = give_date_of_birth(domain)
+    assert outcome.responses == []
+    assert outcome.events == [
+        SlotSet("identity_secret", "checked"),
+        *(SlotSet(name, value) for name, value in VERIFIED_SLOTS.items()),
+        # Verified, the form has nothing more to ask.
+        SlotSet("requested_slot", None),
+    ]
+
+
+def test_a_wrong_date_of_birth_is_said_and_both_are_asked_again(fake_api, domain):
+    fake_api.answer("POST", "/verify", {"status": "failed", "context": {"slots": {"identity": "unverified"}}})
+    outcome = give_date_of_birth(domain)
+    assert outcome.responses == ["utter_verification_failed"]
+    assert outcome.events == [SlotSet("identity_secret", None), SlotSet("account_reference", None)]
+
+
+LOCKED_EVENTS = [
+    SlotSet("identity_secret", None),
+    SlotSet("identity", "locked"),
+    SlotSet("account_reference", None),
+    # Locked, the form stops asking; action_after_verification explains.
+    SlotSet("requested_slot", None),
+]
+
+
+def test_the_try_that_locks_the_reference_ends_the_form_silently(fake_api, domain):
+    fake_api.answer("POST", "/verify", {"status": "locked", "handoff": HANDOFF, "context": {"slots": {}}})
+    outcome = give_date_of_birth(domain)
+    assert outcome.responses == []
+    assert outcome.events == LOCKED_EVENTS
+
+
+def test_a_reference_already_locked_ends_the_form_the_same_way(fake_api, domain):
+    fake_api.refuse("POST", "/verify", 423, "verification_locked")
+    outcome = give_date_of_birth(domain)
+    assert outcome.responses == []
+    assert outcome.events == LOCKED_EVENTS
+
+
+def test_an_api_that_is_down_is_a_technical_problem_and_the_secret_is_asked_again(api_down, domain):
+    outcome = give_date_of_birth(domain)
+    assert outcome.responses == ["utter_technical_problem"]
+    assert outcome.events == [SlotSet("identity_secret", None)]
+
+
+@pytest.mark.parametrize(("status", "code"), [(404, "not_found"), (500, "internal_error")])
+def test_any_other_refusal_is_a_technical_problem(fake_api, domain, status, code):
+    fake_api.refuse("POST", "/verify", status, code)
+    outcome = give_date_of_birth(domain)
+    assert outcome.responses == ["utter_technical_problem"]
+    assert outcome.events == [SlotSet("identity_secret", None)]
+
+
+def test_an_answer_that_is_not_a_date_of_birth_is_asked_again_without_calling_the_api(fake_api, domain):
+    outcome = give_date_of_birth(domain, "je ne sais pas")
+    assert fake_api.requests == []
+    assert outcome.responses == ["utter_secret_not_understood"]
+    assert outcome.events == [SlotSet("identity_secret", None)]
+
+
+@pytest.mark.parametrize(
+    ("identity", "said"),
+    [("verified", ["utter_present_account"]), ("locked", ["utter_verification_locked"]), ("unverified", [])],
+)
+def test_after_the_form_the_file_is_presented_or_the_lock_explained(domain, identity, said):
+    outcome = run_action(ActionAfterVerification(), make_tracker({"identity": identity}), domain)
+    assert (outcome.responses, outcome.events) == (said, [])
