@@ -7,6 +7,7 @@ import datetime as dt
 import getpass
 import sys
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -19,7 +20,7 @@ from api.models import Account, Agent, Creditor, NegotiationPolicy
 from api.services import agents
 from api.services.errors import DomainError
 
-DEMO_CREDITOR = {
+DEMO_CREDITOR: dict[str, Any] = {
     "name": "Lumière Énergie SA",
     "address": "8 avenue de l'Europe, 69003 Lyon, France",
     "payment_methods": {
@@ -56,7 +57,7 @@ DEMO_POLICY = {
     "fee_waiver_allowed": True,
 }
 
-DEMO_ACCOUNTS = [
+DEMO_ACCOUNTS: list[dict[str, Any]] = [
     {
         "reference": "CR-10001", "debtor_name": "Marie Dupont", "phone": "+33612345678", "email": None,
         "date_of_birth": dt.date(1985, 3, 12), "postcode": "75011", "language": "fr", "timezone": "Europe/Paris",

@@ -78,7 +78,10 @@ def create_app() -> socketio.ASGIApp:
     app.state.transports = transports
     origins = settings.webchat_allowed_origins or [settings.base_url, f"http://localhost:{settings.api_port}"]
     sio = webchat.create_webchat_server(
-        router, cors_origins=origins, sessions_per_client_per_hour=settings.webchat_sessions_per_client_per_hour
+        router,
+        cors_origins=origins,
+        sessions_per_client_per_hour=settings.webchat_sessions_per_client_per_hour,
+        max_packet_bytes=settings.webchat_max_packet_bytes,
     )
     transports.register(webchat.WebChatTransport(sio), Channel.WEBCHAT)
     return socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io")

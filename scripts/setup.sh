@@ -69,7 +69,7 @@ if [ ! -f "$MODEL" ] && [ -f "$CACHE/models/$MODEL_KEY.tar.gz" ]; then
 fi
 if [ ! -f "$MODEL" ]; then
   say "Training the model (data changed; about 20 minutes on 2 cores: the NLU epochs, then the dialogue epochs)"
-  PYTHONWARNINGS=ignore TF_CPP_MIN_LOG_LEVEL=2 .venv/rasa/bin/rasa train --fixed-model-name "$MODEL_KEY" --out models
+  RASA_TELEMETRY_ENABLED=false PYTHONWARNINGS=ignore TF_CPP_MIN_LOG_LEVEL=2 .venv/rasa/bin/rasa train --fixed-model-name "$MODEL_KEY" --out models
   cp "$MODEL" "$CACHE/models/"
 fi
 ln -sfn "$MODEL_KEY.tar.gz" models/current.tar.gz

@@ -100,6 +100,8 @@ class Stack:
                 "ACTION_SERVER_TOKEN": os.environ.get("ACTION_SERVER_TOKEN", "dev-action-server-token"),
                 "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
                 "TF_CPP_MIN_LOG_LEVEL": "2",
+                # A debtors' system sends nothing anywhere: Rasa's anonymous telemetry is off.
+                "RASA_TELEMETRY_ENABLED": "false",
             }
         )
         if self.database_url:

@@ -2,7 +2,7 @@
 # Every test, in order of cost; exits non-zero as soon as a suite fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2
+export SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2 RASA_TELEMETRY_ENABLED=false
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 say "Training data and domain: rasa data validate"

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     verification_max_failures_per_reference: int = 5
     # New web-chat sessions one client (IP address) may open per hour; more are refused.
     webchat_sessions_per_client_per_hour: int = 30
+    # The largest socket.io packet the web chat accepts (a message of MAX_MESSAGE_CHARS is far smaller);
+    # a bigger one closes the socket before anything is read into memory.
+    webchat_max_packet_bytes: int = 65_536
 
     # Who speaks for the creditor (shown in the disclosure and written confirmations).
     collector_name: str = "Recouvrement Amiable Démo"

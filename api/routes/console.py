@@ -7,39 +7,59 @@ SameSite=Strict); every state-changing request also needs the session's CSRF tok
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from anyio import to_thread
-from babel.numbers import get_currency_precision
 from fastapi import APIRouter, HTTPException, Request, Response, WebSocket, WebSocketDisconnect, status
 from fastapi.responses import FileResponse, RedirectResponse
-from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import func, select
 
 from api.core.config import Settings, get_settings
 from api.core.logging import log
 from api.db import session_scope
 from api.deps import SESSION_COOKIE, CurrentAgent, RouterDep, SessionDep, SettingsDep, TransportsDep, get_agent_session
-from api.models import Agent, AuditEntry, Confirmation, Conversation, utcnow
+from api.models import Agent
 from api.routes.documents import pdf_response
-from api.services import agent_desk, agents, handoffs, offers
+from api.schemas.common import Channel, ConversationState, HandoffStatus, MessageStatus, Recorded
+from api.schemas.console import (
+    AgentBrief,
+    AgentDisputeIn,
+    AgentOut,
+    AgentVerifyIn,
+    AgentVerifyOut,
+    ClaimOut,
+    CommitmentIn,
+    CommitmentRecordedOut,
+    ConfirmationSentOut,
+    ConversationDetailOut,
+    FinishedOut,
+    FinishIn,
+    FlaggedOut,
+    MessageSentOut,
+    QueueOut,
+    ReleaseOut,
+    SessionOut,
+    SignIn,
+    TextIn,
+    UnlockIn,
+    UnlockOut,
+)
+from api.services import account_view, agent_desk, agents, handoffs, money, offers
 from api.services.bot_context import conversation_context, handback_events
 from api.services.console_hub import hub
-from api.services.errors import InvalidAmount, InvalidCredentials, NotFound
+from api.services.errors import InvalidCredentials, NotFound
 from api.services.rasa import append_tracker_events
 from api.services.transport import Transports
 
 STATIC = Path(__file__).resolve().parents[1] / "console"
 router = APIRouter(prefix="/console", tags=["agent console"], include_in_schema=False)
 api = APIRouter(prefix="/console/api", tags=["agent console"])
-SIGN_IN_WINDOW = dt.timedelta(minutes=15)
 
 
 # -------------------------------------------------------------------------------------------------------
 # Pages
 # -------------------------------------------------------------------------------------------------------
+
 
 @router.get("", response_model=None)
 def console_page(session: SessionDep, request: Request) -> Response:
@@ -78,34 +98,17 @@ def _page_headers() -> dict[str, str]:
 # Signing in and out
 # -------------------------------------------------------------------------------------------------------
 
-class SignIn(BaseModel):
-    email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=1, max_length=256)
 
-
-def _agent_view(agent: Agent) -> dict[str, Any]:
-    return {"id": agent.id, "email": agent.email, "name": agent.name}
-
-
-def _too_many_failures(session: SessionDep, email: str, settings: Settings) -> bool:
-    agent_id = session.scalar(select(Agent.id).where(Agent.email == agents.normalise_email(email)))
-    if agent_id is None:
-        return False
-    failures = session.scalar(
-        select(func.count())
-        .select_from(AuditEntry)
-        .where(AuditEntry.action == "agent_sign_in_refused", AuditEntry.entity_id == str(agent_id))
-        .where(AuditEntry.created_at >= utcnow() - SIGN_IN_WINDOW)
-    )
-    return (failures or 0) >= settings.console_max_failed_sign_ins
+def _session_view(agent: Agent, csrf_token: str) -> SessionOut:
+    return SessionOut(agent=AgentOut.model_validate(agent, from_attributes=True), csrf_token=csrf_token)
 
 
 @api.post("/session")
-def sign_in(body: SignIn, request: Request, response: Response, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+def sign_in(body: SignIn, request: Request, response: Response, session: SessionDep, settings: SettingsDep) -> SessionOut:
     # JSON only: a form on another site cannot post JSON without a CORS preflight we never grant.
     if not request.headers.get("content-type", "").startswith("application/json"):
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, detail="Send the credentials as JSON.")
-    if _too_many_failures(session, body.email, settings):
+    if agents.too_many_failures(session, body.email, settings.console_max_failed_sign_ins):
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, detail="Too many failed sign-ins: try again in 15 minutes.")
     try:
         agent = agents.authenticate(session, body.email, body.password)
@@ -123,11 +126,16 @@ def sign_in(body: SignIn, request: Request, response: Response, session: Session
         path="/console",
     )
     log.info("agent_signed_in", agent_id=agent.id)
-    return {"agent": _agent_view(agent), "csrf_token": row.csrf_token}
+    return _session_view(agent, row.csrf_token)
 
 
-@api.delete("/session", status_code=status.HTTP_204_NO_CONTENT)
-def sign_out(agent: CurrentAgent, request: Request, response: Response, session: SessionDep) -> Response:
+@api.delete(
+    "/session",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses={204: {"description": "Signed out: the session is closed and its cookie cleared (no content)."}},
+)
+def sign_out(agent: CurrentAgent, request: Request, session: SessionDep) -> Response:
     row = get_agent_session(session, request.cookies.get(SESSION_COOKIE))
     agents.close_session(session, row)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -136,135 +144,90 @@ def sign_out(agent: CurrentAgent, request: Request, response: Response, session:
 
 
 @api.get("/me")
-def me(request: Request, session: SessionDep, agent: CurrentAgent) -> dict[str, Any]:
+def me(request: Request, session: SessionDep, agent: CurrentAgent) -> SessionOut:
     row = get_agent_session(session, request.cookies.get(SESSION_COOKIE))
-    return {"agent": _agent_view(agent), "csrf_token": row.csrf_token}
+    return _session_view(agent, row.csrf_token)
 
 
 # -------------------------------------------------------------------------------------------------------
 # The queue and one conversation
 # -------------------------------------------------------------------------------------------------------
 
-@api.get("/queue")
-def read_queue(agent: CurrentAgent, session: SessionDep) -> dict[str, Any]:
-    return {"handoffs": agent_desk.queue_view(session)}
+
+# Stored handoff summaries carry some keys only sometimes (`also`): they are shown as stored.
+@api.get("/queue", response_model_exclude_unset=True)
+def read_queue(agent: CurrentAgent, session: SessionDep) -> QueueOut:
+    return QueueOut.model_validate({"handoffs": agent_desk.queue_view(session)})
 
 
-@api.get("/conversations/{conversation_id}")
-def read_conversation(conversation_id: str, agent: CurrentAgent, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
-    return agent_desk.conversation_view(session, settings, conversation_id, agent)
+@api.get("/conversations/{conversation_id}", response_model_exclude_unset=True)
+def read_conversation(
+    conversation_id: str, agent: CurrentAgent, session: SessionDep, settings: SettingsDep
+) -> ConversationDetailOut:
+    return ConversationDetailOut.model_validate(agent_desk.conversation_view(session, settings, conversation_id, agent))
 
 
 @api.get("/confirmations/{number}.pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
 def read_confirmation_pdf(number: str, agent: CurrentAgent, session: SessionDep) -> Response:
     """A written confirmation, for the agent (the debtor's link asks for the date of birth instead)."""
-    confirmation = session.scalar(select(Confirmation).where(Confirmation.number == number))
+    confirmation = account_view.find_confirmation(session, number)
     if confirmation is None:
         raise NotFound()
     return pdf_response(confirmation)
 
 
 @api.post("/conversations/{conversation_id}/claim")
-def claim(conversation_id: str, agent: CurrentAgent, session: SessionDep) -> dict[str, Any]:
+def claim(conversation_id: str, agent: CurrentAgent, session: SessionDep) -> ClaimOut:
     handoff = handoffs.claim(session, conversation_id, agent)
-    return {"handoff_id": handoff.id, "status": handoff.status, "claimed_by": {"id": agent.id, "name": agent.name}}
+    return ClaimOut(
+        handoff_id=handoff.id, status=HandoffStatus(handoff.status), claimed_by=AgentBrief(id=agent.id, name=agent.name)
+    )
 
 
 @api.post("/conversations/{conversation_id}/release")
-def release(conversation_id: str, agent: CurrentAgent, session: SessionDep) -> dict[str, Any]:
+def release(conversation_id: str, agent: CurrentAgent, session: SessionDep) -> ReleaseOut:
     handoff = handoffs.release(session, conversation_id, agent)
-    return {"handoff_id": handoff.id, "status": handoff.status}
+    return ReleaseOut(handoff_id=handoff.id, status=HandoffStatus(handoff.status))
 
 
-class TextIn(BaseModel):
-    text: str = Field(min_length=1, max_length=1600)
-
-    @field_validator("text")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("the text is empty")
-        return value.strip()
-
-
-@api.post("/conversations/{conversation_id}/messages", status_code=201)
+@api.post("/conversations/{conversation_id}/messages", status_code=status.HTTP_201_CREATED)
 def send_message(
     conversation_id: str, body: TextIn, agent: CurrentAgent, session: SessionDep, settings: SettingsDep, transports: TransportsDep
-) -> dict[str, Any]:
+) -> MessageSentOut:
     message = agent_desk.reply(session, settings, conversation_id, agent, body.text, transports)
-    return {"id": message.id, "status": message.status, "channel": message.channel}
+    return MessageSentOut(id=message.id, status=MessageStatus(message.status), channel=Channel(message.channel))
 
 
-@api.post("/conversations/{conversation_id}/notes", status_code=201)
-def add_note(conversation_id: str, body: TextIn, agent: CurrentAgent, session: SessionDep) -> dict[str, Any]:
+@api.post("/conversations/{conversation_id}/notes", status_code=status.HTTP_201_CREATED)
+def add_note(conversation_id: str, body: TextIn, agent: CurrentAgent, session: SessionDep) -> Recorded:
     note = agent_desk.add_note(session, conversation_id, agent, body.text)
-    return {"id": note.id}
-
-
-class VerifyIn(BaseModel):
-    reference: str = Field(min_length=1, max_length=64)
-    date_of_birth: dt.date
+    return Recorded(id=note.id)
 
 
 @api.post("/conversations/{conversation_id}/verify")
-def verify(conversation_id: str, body: VerifyIn, agent: CurrentAgent, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+def verify(
+    conversation_id: str, body: AgentVerifyIn, agent: CurrentAgent, session: SessionDep, settings: SettingsDep
+) -> AgentVerifyOut:
     result = agent_desk.verify(
         session, settings, conversation_id, agent, reference=body.reference, date_of_birth=body.date_of_birth
     )
-    return {"verified": result.verified, "reference_locked": result.reference_locked}
-
-
-class UnlockIn(BaseModel):
-    reference: str = Field(min_length=1, max_length=64)
+    return AgentVerifyOut(verified=result.verified, reference_locked=result.reference_locked)
 
 
 @api.post("/conversations/{conversation_id}/unlock-verification")
 def unlock_verification(
     conversation_id: str, body: UnlockIn, agent: CurrentAgent, session: SessionDep, settings: SettingsDep
-) -> dict[str, Any]:
-    unlocked = agent_desk.unlock_verification(session, settings, conversation_id, agent, reference=body.reference)
-    return {"unlocked": unlocked}
+) -> UnlockOut:
+    return UnlockOut(unlocked=agent_desk.unlock_verification(session, settings, conversation_id, agent, reference=body.reference))
 
 
-class CommitmentIn(BaseModel):
-    kind: Literal["instalments", "deferral", "full", "settlement"]
-    # Money as the agent types it ("50", "50.00", "50,00"), read exactly (no float) in the account's currency.
-    instalment_amount: str | None = Field(default=None, max_length=20)
-    instalment_count: int | None = Field(default=None, gt=0, le=120)
-    first_due_date: dt.date | None = None
-    frequency: Literal["weekly", "biweekly", "monthly"] = "monthly"
-    # Required to go beyond the creditor's policy: why the agent agrees to it.
-    outside_policy_reason: str | None = Field(default=None, min_length=5, max_length=500)
-
-
-def minor_units(text: str, currency: str) -> int:
-    """'1 234,50' or '1234.5' in `currency` as integer minor units; a ValueError when it is not an amount."""
-    cleaned = text.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation as exc:
-        raise ValueError(f"{text!r} is not an amount") from exc
-    minor = amount.scaleb(get_currency_precision(currency))
-    if minor != minor.to_integral_value() or minor <= 0 or minor > 10**11:
-        raise ValueError(f"{text!r} is not a positive amount in {currency}")
-    return int(minor)
-
-
-@api.post("/conversations/{conversation_id}/commitments", status_code=201)
+@api.post("/conversations/{conversation_id}/commitments", status_code=status.HTTP_201_CREATED)
 def record_commitment(
     conversation_id: str, body: CommitmentIn, agent: CurrentAgent, session: SessionDep, settings: SettingsDep
-) -> dict[str, Any]:
-    conversation = session.get(Conversation, conversation_id)
-    if conversation is None:
-        raise NotFound()
-    currency = conversation.account.currency if conversation.account else "EUR"
-    try:
-        amount = minor_units(body.instalment_amount, currency) if body.instalment_amount else None
-    except ValueError as exc:
-        raise InvalidAmount() from exc
+) -> CommitmentRecordedOut:
     proposal = offers.Proposal(
         kind=body.kind,
-        instalment_amount_minor=amount,
+        instalment_amount_minor=money.typed_amount(session, conversation_id, body.instalment_amount),
         instalment_count=body.instalment_count,
         first_due_date=body.first_due_date,
         frequency=body.frequency,
@@ -272,53 +235,49 @@ def record_commitment(
     commitment, confirmation = agent_desk.record_commitment(
         session, settings, conversation_id, agent, proposal, body.outside_policy_reason
     )
-    return {
-        "commitment_reference": commitment.reference,
-        "confirmation_number": confirmation.number,
-        "total_minor": commitment.total_minor,
-        "instalments": len(commitment.instalments),
-        "outside_policy": commitment.outside_policy_reason is not None,
-    }
+    return CommitmentRecordedOut(
+        commitment_reference=commitment.reference,
+        confirmation_number=confirmation.number,
+        total_minor=commitment.total_minor,
+        instalments=len(commitment.instalments),
+        outside_policy=commitment.outside_policy_reason is not None,
+    )
 
 
-@api.post("/conversations/{conversation_id}/confirmations/{number}/send", status_code=201)
+@api.post("/conversations/{conversation_id}/confirmations/{number}/send", status_code=status.HTTP_201_CREATED)
 def send_confirmation(
     conversation_id: str, number: str, agent: CurrentAgent, session: SessionDep, settings: SettingsDep, transports: TransportsDep
-) -> dict[str, Any]:
+) -> ConfirmationSentOut:
     message = agent_desk.send_confirmation(session, settings, conversation_id, agent, number, transports)
-    return {"id": message.id, "status": message.status}
+    return ConfirmationSentOut(id=message.id, status=MessageStatus(message.status))
 
 
-class DisputeIn(BaseModel):
-    reason: Literal["not_mine", "wrong_amount", "already_paid", "product_or_service", "fraud"] | None = None
-
-
-@api.post("/conversations/{conversation_id}/disputes", status_code=201)
-def record_dispute(conversation_id: str, body: DisputeIn, agent: CurrentAgent, session: SessionDep) -> dict[str, Any]:
+@api.post("/conversations/{conversation_id}/disputes", status_code=status.HTTP_201_CREATED)
+def record_dispute(conversation_id: str, body: AgentDisputeIn, agent: CurrentAgent, session: SessionDep) -> Recorded:
     dispute = agent_desk.record_dispute(session, conversation_id, agent, body.reason)
-    return {"id": dispute.id}
+    return Recorded(id=dispute.id)
 
 
-@api.post("/conversations/{conversation_id}/vulnerability", status_code=201)
-def flag_vulnerability(conversation_id: str, agent: CurrentAgent, session: SessionDep) -> dict[str, str]:
+@api.post("/conversations/{conversation_id}/vulnerability", status_code=status.HTTP_201_CREATED)
+def flag_vulnerability(conversation_id: str, agent: CurrentAgent, session: SessionDep) -> FlaggedOut:
     agent_desk.flag_vulnerability(session, conversation_id, agent)
-    return {"status": "flagged"}
-
-
-class FinishIn(BaseModel):
-    note: str | None = Field(default=None, max_length=1000)
+    return FlaggedOut(status="flagged")
 
 
 @api.post("/conversations/{conversation_id}/hand-back")
 async def hand_back(
-    conversation_id: str, body: FinishIn, agent: CurrentAgent, settings: SettingsDep, conversation_router: RouterDep,
+    conversation_id: str,
+    body: FinishIn,
+    agent: CurrentAgent,
+    settings: SettingsDep,
+    conversation_router: RouterDep,
     transports: TransportsDep,
-) -> dict[str, Any]:
+) -> FinishedOut:
     """Back to the bot: Rasa's tracker is brought up to date first, so the bot knows what was agreed."""
 
     def context() -> dict[str, Any]:
         with session_scope() as session:
-            conversation, _ = handoffs.claimed_conversation(session, conversation_id, session.get(Agent, agent.id))
+            conversation, _ = handoffs.claimed_conversation(session, conversation_id, session.get_one(Agent, agent.id))
             return conversation_context(session, conversation, settings)
 
     events = handback_events(await to_thread.run_sync(context))
@@ -329,21 +288,24 @@ async def hand_back(
 @api.post("/conversations/{conversation_id}/close")
 async def close(
     conversation_id: str, body: FinishIn, agent: CurrentAgent, settings: SettingsDep, transports: TransportsDep
-) -> dict[str, Any]:
+) -> FinishedOut:
     return await to_thread.run_sync(_finish, settings, conversation_id, agent, "closed", body.note, transports)
 
 
 def _finish(
     settings: Settings, conversation_id: str, agent: Agent, outcome: str, note: str | None, transports: Transports
-) -> dict[str, Any]:
+) -> FinishedOut:
     with session_scope() as session:
-        conversation = agent_desk.finish(session, settings, conversation_id, session.get(Agent, agent.id), outcome, note, transports)
-        return {"conversation_id": conversation.id, "state": conversation.state}
+        conversation = agent_desk.finish(
+            session, settings, conversation_id, session.get_one(Agent, agent.id), outcome, note, transports
+        )
+        return FinishedOut(conversation_id=conversation.id, state=ConversationState(conversation.state))
 
 
 # -------------------------------------------------------------------------------------------------------
 # Live updates
 # -------------------------------------------------------------------------------------------------------
+
 
 @router.websocket("/ws")
 async def live_updates(websocket: WebSocket) -> None:
@@ -374,4 +336,3 @@ async def live_updates(websocket: WebSocket) -> None:
         pass
     finally:
         hub.detach(websocket)
-

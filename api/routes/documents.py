@@ -114,7 +114,14 @@ def ask_for_the_date_of_birth(
     return _page(confirmation.language, refused=False)
 
 
-@router.post("/documents/{confirmation_id}.pdf", response_class=Response)
+@router.post(
+    "/documents/{confirmation_id}.pdf",
+    response_class=Response,
+    responses={
+        200: {"description": "The document.", "content": {"application/pdf": {}}},
+        403: {"description": "Not the debtor's date of birth: the page again, saying so.", "content": {"text/html": {}}},
+    },
+)
 def open_document(
     confirmation_id: str,
     session: SessionDep,
@@ -130,7 +137,14 @@ def open_document(
     return pdf_response(confirmation)
 
 
-@router.get("/l/{code}", response_class=RedirectResponse, status_code=302)
+@router.get(
+    "/l/{code}",
+    response_class=RedirectResponse,
+    status_code=302,
+    responses={
+        302: {"description": "To the full signed link.", "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}}}
+    },
+)
 def follow_short_link(session: SessionDep, code: str = Path(max_length=16)) -> RedirectResponse:
     """An SMS short link: redirects to the full signed link, which keeps its own expiry."""
     link = session.get(ShortLink, code)

@@ -21,20 +21,19 @@ from api.models import (
     AgentNote,
     Commitment,
     Confirmation,
-    Consent,
     Conversation,
     Creditor,
     Dispute,
     Handoff,
     Message,
-    PaymentClaim,
     Signal,
     utcnow,
 )
 from api.services import arrangements, errors, handoffs, offers, outbound, records
+from api.services.account_view import account_records
 from api.services.audit import audit
 from api.services.bot_context import commitment_view
-from api.services.console_hub import after_commit, hub, notify_after_commit
+from api.services.console_hub import after_commit, hub
 from api.services.errors import NotFound, NotVerified
 from api.services.presentation import account_view, limits_view
 from api.services.transport import Reply, Transports
@@ -85,7 +84,7 @@ def live_summary(session: Session, handoff: Handoff, conversation: Conversation)
 
 def queue_view(session: Session) -> list[dict[str, Any]]:
     now = utcnow()
-    return [handoff_view(session, h, session.get(Conversation, h.conversation_id), now) for h in handoffs.queue(session)]
+    return [handoff_view(session, h, session.get_one(Conversation, h.conversation_id), now) for h in handoffs.queue(session)]
 
 
 # -------------------------------------------------------------------------------------------------------
@@ -121,6 +120,7 @@ def transcript(session: Session, conversation: Conversation) -> list[dict[str, A
     )
     signals: dict[int, list[dict[str, Any]]] = {}
     for signal in session.scalars(select(Signal).where(Signal.conversation_id.in_(conversation_ids), Signal.message_id.is_not(None))):
+        assert signal.message_id is not None  # selected so
         signals.setdefault(signal.message_id, []).append(
             {"kind": signal.kind, "detail": signal.detail, "confidence": signal.confidence}
         )
@@ -142,16 +142,15 @@ def transcript(session: Session, conversation: Conversation) -> list[dict[str, A
 
 
 def account_panel(session: Session, settings: Settings, account: Account, language: str) -> dict[str, Any]:
-    creditor = session.get(Creditor, account.creditor_id)
+    creditor = session.get_one(Creditor, account.creditor_id)
 
     def money(minor: int) -> str:
         return i18n.format_money(minor, account.currency, language)
 
-    def rows(model: Any, *order: Any) -> list[Any]:
-        return list(session.scalars(select(model).where(model.account_id == account.id).order_by(*order)))
-
+    # The same records, in the same order, as the creditor's view of the account.
+    recorded = account_records(session, account)
     policy = arrangements.policy_of(creditor.policy)
-    commitments = rows(Commitment, Commitment.agreed_at)
+    commitments = recorded.commitments
 
     def recorder(actor_name: str) -> dict[str, Any]:
         kind, _, agent_id = actor_name.partition(":")
@@ -188,22 +187,22 @@ def account_panel(session: Session, settings: Settings, account: Account, langua
                 # The agent's own door to the document (the debtor's link asks for the date of birth).
                 "document_url": f"/console/api/confirmations/{c.number}.pdf",
             }
-            for c in arrangements.confirmations_of(session, account)
+            for c in recorded.confirmations
         ],
         "disputes": [
             {"id": d.id, "reason": d.reason, "status": d.status, "created_at": d.created_at.isoformat()}
-            for d in rows(Dispute, Dispute.id)
+            for d in recorded.disputes
         ],
         "consents": [
-            {"channel": c.channel, "kind": c.kind, "created_at": c.created_at.isoformat()} for c in rows(Consent, Consent.id)
+            {"channel": c.channel, "kind": c.kind, "created_at": c.created_at.isoformat()} for c in recorded.consents
         ],
         "payment_claims": [
             {"paid_on": p.paid_on.isoformat() if p.paid_on else None, "means": p.means, "status": p.status}
-            for p in rows(PaymentClaim, PaymentClaim.id)
+            for p in recorded.payment_claims
         ],
         "signals": [
             {"kind": s.kind, "detail": s.detail, "confidence": s.confidence, "created_at": s.created_at.isoformat()}
-            for s in rows(Signal, Signal.id)
+            for s in recorded.signals
         ],
         "policy": {
             **limits_view(policy, account, language, arrangements.debtor_today(account)),
@@ -266,7 +265,6 @@ def send_to_debtor(
     message = outbound.write(session, settings, conversation, outbound.Outbound(text=text, author=author, kind=kind))
     channel, address, reply = conversation.channel, conversation.channel_address, Reply(text=message.text, author=author)
     after_commit(session, lambda: hub.run_soon(transports.deliver(conversation.id, channel, address, [reply])))
-    notify_after_commit(session, "message", conversation_id=conversation.id)
     return message
 
 
@@ -279,14 +277,11 @@ def reply(session: Session, settings: Settings, conversation_id: str, agent: Age
 
 def add_note(session: Session, conversation_id: str, agent: Agent, text: str) -> AgentNote:
     conversation = _conversation(session, conversation_id)
-    note = AgentNote(
-        conversation_id=conversation.id, account_id=_linked_account(conversation).id if _linked_account(conversation) else None,
-        agent_id=agent.id, text=text,
-    )
+    account = _linked_account(conversation)
+    note = AgentNote(conversation_id=conversation.id, account_id=account.id if account else None, agent_id=agent.id, text=text)
     session.add(note)
     session.flush()
     audit(session, actor(agent), "note_added", "agent_note", note.id, conversation=conversation.id)
-    notify_after_commit(session, "conversation_changed", conversation_id=conversation.id)
     return note
 
 
@@ -297,7 +292,6 @@ def verify(
     conversation, _ = handoffs.claimed_conversation(session, conversation_id, agent)
     result = verify_identity(session, conversation, settings, reference=reference, date_of_birth=date_of_birth, by_agent=True)
     audit(session, actor(agent), "verification_attempt", "conversation", conversation.id, succeeded=result.verified)
-    notify_after_commit(session, "conversation_changed", conversation_id=conversation.id)
     return result
 
 
@@ -306,7 +300,6 @@ def unlock_verification(session: Session, settings: Settings, conversation_id: s
     (the agent has satisfied themselves of the person's identity by other means)."""
     conversation, _ = handoffs.claimed_conversation(session, conversation_id, agent)
     unlocked = unlock_reference(session, settings, conversation.creditor_id, reference, actor(agent))
-    notify_after_commit(session, "conversation_changed", conversation_id=conversation.id)
     return unlocked
 
 
@@ -324,7 +317,6 @@ def record_commitment(
     commitment, confirmation = arrangements.record_agent_commitment(
         session, conversation, proposal, actor=actor(agent), settings=settings, outside_policy_reason=outside_policy_reason
     )
-    notify_after_commit(session, "conversation_changed", conversation_id=conversation.id)
     return commitment, confirmation
 
 
@@ -337,7 +329,7 @@ def send_confirmation(
     confirmation = session.scalar(select(Confirmation).where(Confirmation.number == number))
     if account is None or confirmation is None or confirmation.account_id != account.id:
         raise NotFound()
-    commitment = session.get(Commitment, confirmation.commitment_id)
+    commitment = session.get_one(Commitment, confirmation.commitment_id)
     language = conversation.language or account.language
     plan = commitment_view(commitment, language)
     text = i18n.t(
@@ -359,7 +351,6 @@ def send_confirmation(
 def record_dispute(session: Session, conversation_id: str, agent: Agent, reason: str | None) -> Dispute:
     conversation, _ = handoffs.claimed_conversation(session, conversation_id, agent)
     dispute = records.record_dispute(session, conversation, reason, actor=actor(agent))
-    notify_after_commit(session, "conversation_changed", conversation_id=conversation.id)
     return dispute
 
 
@@ -368,7 +359,6 @@ def flag_vulnerability(session: Session, conversation_id: str, agent: Agent) -> 
     if _linked_account(conversation) is None and conversation.candidate_account_id is None:
         raise NotVerified()
     records.flag_vulnerability(session, conversation, confidence=None, actor=actor(agent))
-    notify_after_commit(session, "conversation_changed", conversation_id=conversation.id)
 
 
 def finish(

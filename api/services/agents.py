@@ -14,17 +14,19 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.models import Agent, AgentSession, utcnow
-from api.services.errors import AgentExists, InvalidCredentials, WeakPassword
+from api.models import Agent, AgentSession, AuditEntry, utcnow
 from api.services.audit import audit
+from api.services.errors import AgentExists, InvalidCredentials, WeakPassword
 
 _hasher = PasswordHasher()
 # A real hash of a random password: signing in with an unknown e-mail costs the same time as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 MIN_PASSWORD_CHARS = 12
+# Refused sign-ins are counted over this window (the console's limit is per agent).
+SIGN_IN_WINDOW = dt.timedelta(minutes=15)
 
 
 def _token_hash(token: str) -> str:
@@ -75,6 +77,21 @@ def authenticate(session: Session, email: str, password: str) -> Agent:
     return agent
 
 
+def too_many_failures(session: Session, email: str, limit: int) -> bool:
+    """True when the agent with this e-mail had `limit` refused sign-ins within the window (an unknown
+    e-mail is never throttled: it cannot sign in anyway)."""
+    agent_id = session.scalar(select(Agent.id).where(Agent.email == normalise_email(email)))
+    if agent_id is None:
+        return False
+    failures = session.scalar(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.action == "agent_sign_in_refused", AuditEntry.entity_id == str(agent_id))
+        .where(AuditEntry.created_at >= utcnow() - SIGN_IN_WINDOW)
+    )
+    return (failures or 0) >= limit
+
+
 def open_session(session: Session, agent: Agent, lifetime: dt.timedelta) -> tuple[str, AgentSession]:
     """A new signed-in session; returns the cookie token (shown once, never stored) and the row."""
     token = secrets.token_urlsafe(32)
@@ -101,7 +118,7 @@ def session_of_token(session: Session, token: str | None) -> AgentSession | None
 
 
 def csrf_matches(row: AgentSession, presented: str | None) -> bool:
-    return bool(presented) and hmac.compare_digest(row.csrf_token, presented)
+    return presented is not None and bool(presented) and hmac.compare_digest(row.csrf_token, presented)
 
 
 def close_session(session: Session, row: AgentSession) -> None:

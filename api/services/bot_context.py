@@ -50,7 +50,7 @@ def commitment_view(commitment: Commitment, language: str) -> dict[str, Any]:
 
 
 def conversation_context(session: Session, conversation: Conversation, settings: Settings) -> dict[str, Any]:
-    creditor = session.get(Creditor, conversation.creditor_id)
+    creditor = session.get_one(Creditor, conversation.creditor_id)
     language = conversation.language or settings.default_language
     verified = conversation.verified_at is not None and conversation.account is not None
     account = conversation.account if verified else None

@@ -2,20 +2,38 @@
 
 Events are small hints (`queue_changed`, `conversation_changed`, `message`) after which the console reads
 what changed through its JSON API, so a missed event costs only freshness (the console also refreshes
-on its own every half minute). `notify` may be called from any thread: routes and services that run in
-worker threads use it too. One api process holds its consoles; several api processes behind a load
-balancer would need a shared channel (Redis pub/sub) here.
+on its own every half minute). They come from one place: what a committed transaction changed
+(`_collect_console_events` below), so no service has to remember to tell the consoles. Consoles follow the
+conversations a person has or that wait in the queue; the bot's own turns send nothing, and with no console
+connected to this process nothing is even collected. One api process holds its consoles; several api
+processes behind a load balancer would need a shared channel (Redis pub/sub) here.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
+from itertools import chain
 from typing import Any
 
 from fastapi import WebSocket
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy import event, exists, or_, select
+from sqlalchemy.orm import Session, UOWTransaction
+
+from api.db import get_sessionmaker
+from api.models import (
+    AgentNote,
+    Commitment,
+    Consent,
+    ContactPreference,
+    Conversation,
+    Dispute,
+    Handoff,
+    Message,
+    PaymentClaim,
+    Signal,
+    VerificationAttempt,
+)
 
 
 class ConsoleHub:
@@ -74,17 +92,62 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
     session.info.setdefault("after_commit", []).append(callback)
 
 
-def notify_after_commit(session: Session, event_type: str, **fields: Any) -> None:
-    """Tells the consoles once this transaction is committed (they read the change right after)."""
-    after_commit(session, lambda: hub.notify(event_type, **fields))
+# A row of these kinds, written or changed, is news on its conversation's page in the console.
+MESSAGE_ROWS = (Message, Signal, Consent)
+RECORD_ROWS = (AgentNote, Commitment, Dispute, PaymentClaim, ContactPreference, VerificationAttempt)
+EVENTS_KEY = "console_events"
+
+
+@event.listens_for(Session, "after_flush")
+def _collect_console_events(session: Session, _flush: UOWTransaction) -> None:
+    """Notes what this flush changed that a console shows; sent once the transaction commits."""
+    if not hub.connected:
+        return
+    events: set[tuple[str, str | None]] = session.info.setdefault(EVENTS_KEY, set())
+    for row in chain(session.new, session.dirty):
+        if isinstance(row, Handoff):
+            events |= {("queue_changed", None), ("conversation_changed!", row.conversation_id)}
+        elif isinstance(row, MESSAGE_ROWS) and row.conversation_id:
+            events.add(("message", row.conversation_id))
+        elif isinstance(row, RECORD_ROWS) and row.conversation_id:
+            events.add(("conversation_changed", row.conversation_id))
+        elif isinstance(row, Conversation):
+            events.add(("conversation_changed", row.id))
+
+
+def _followed(conversation_ids: set[str]) -> set[str]:
+    """The conversations a console follows: with a person, or waiting in the queue."""
+    active_handoff = exists().where(Handoff.conversation_id == Conversation.id, Handoff.status.in_(("open", "claimed")))
+    with get_sessionmaker()() as session:
+        return set(
+            session.scalars(
+                select(Conversation.id).where(Conversation.id.in_(conversation_ids), or_(Conversation.state != "bot", active_handoff))
+            )
+        )
+
+
+def _send_console_events(events: set[tuple[str, str | None]]) -> None:
+    # A handoff's own change is always news ("!"): a conversation just handed back to the bot leaves the queue.
+    candidates = {cid for kind, cid in events if cid and not kind.endswith("!")}
+    followed = _followed(candidates) if candidates else set()
+    news = {(kind.rstrip("!"), cid) for kind, cid in events if cid is None or kind.endswith("!") or cid in followed}
+    for kind, conversation_id in sorted(news, key=lambda e: (e[0], e[1] or "")):
+        if conversation_id is None:
+            hub.notify(kind)
+        else:
+            hub.notify(kind, conversation_id=conversation_id)
 
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
     for callback in session.info.pop("after_commit", []):
         callback()
+    events = session.info.pop(EVENTS_KEY, None)
+    if events and hub.connected:
+        _send_console_events(events)
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop_after_commit(session: Session) -> None:
     session.info.pop("after_commit", None)
+    session.info.pop(EVENTS_KEY, None)

@@ -25,7 +25,6 @@ from api.db import rows_changed
 from api.models import Agent, Conversation, Creditor, Handoff, Message, Offer, Signal, utcnow
 from api.services import hours
 from api.services.audit import audit
-from api.services.console_hub import hub, notify_after_commit
 from api.services.errors import ClaimedByAnother, Conflict, ConversationClosed, NotFound, NotYourConversation
 from api.services.presentation import offer_view
 
@@ -90,20 +89,9 @@ def active_handoff(session: Session, conversation_id: str) -> Handoff | None:
     )
 
 
-def watch_for_console(session: Session, conversation: Conversation) -> None:
-    """Consoles follow the conversations a person has, or that wait in the queue (outside hours).
-
-    With no console connected to this process there is nobody to tell: the bot's own turns pay nothing.
-    """
-    if not hub.connected:
-        return
-    if conversation.state != "bot" or active_handoff(session, conversation.id) is not None:
-        notify_after_commit(session, "message", conversation_id=conversation.id)
-
-
 def build_summary(session: Session, conversation: Conversation, reason: str, note: str | None) -> dict[str, Any]:
     """What the agent reads first: who (if verified), how much, what was detected, offered and asked."""
-    language = conversation.language or "fr"
+    language = conversation.language or get_settings().default_language
     verified = conversation.verified_at is not None and conversation.account is not None
     account = conversation.account if verified else None
     signals = list(
@@ -175,8 +163,6 @@ def request_handoff(
         conversation.state = "waiting_for_agent"
     session.flush()
     audit(session, actor, "handoff_requested", "handoff", handoff.id, reason=reason, open_now=team.open_now)
-    notify_after_commit(session, "queue_changed")
-    notify_after_commit(session, "conversation_changed", conversation_id=conversation.id)
     return handoff, team
 
 
@@ -220,8 +206,6 @@ def claim(session: Session, conversation_id: str, agent: Agent) -> Handoff:
     session.refresh(handoff)
     conversation.state = "agent"
     audit(session, f"agent:{agent.id}", "handoff_claimed", "handoff", handoff.id, conversation=conversation.id)
-    notify_after_commit(session, "queue_changed")
-    notify_after_commit(session, "conversation_changed", conversation_id=conversation.id)
     return handoff
 
 
@@ -240,8 +224,6 @@ def release(session: Session, conversation_id: str, agent: Agent) -> Handoff:
     handoff.status, handoff.claimed_by_agent_id, handoff.claimed_at = "open", None, None
     conversation.state = "waiting_for_agent"
     audit(session, f"agent:{agent.id}", "handoff_released", "handoff", handoff.id)
-    notify_after_commit(session, "queue_changed")
-    notify_after_commit(session, "conversation_changed", conversation_id=conversation.id)
     return handoff
 
 
@@ -255,6 +237,4 @@ def finish(session: Session, conversation_id: str, agent: Agent, outcome: str, n
         handoff.summary = {**(handoff.summary or {}), "agent_note": note}
     conversation.state = "bot" if outcome == "handed_back" else "closed"
     audit(session, f"agent:{agent.id}", f"conversation_{outcome}", "handoff", handoff.id, conversation=conversation.id)
-    notify_after_commit(session, "queue_changed")
-    notify_after_commit(session, "conversation_changed", conversation_id=conversation.id)
     return conversation

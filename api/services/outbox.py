@@ -23,7 +23,6 @@ from api.core.config import Settings
 from api.core.logging import log
 from api.db import rows_changed, session_scope
 from api.models import Conversation, Message, utcnow
-from api.services import handoffs
 from api.services.outbound import blocked_reason
 from api.services.transport import Reply
 
@@ -140,7 +139,6 @@ class Outbox:
             message.sent_at = utcnow()
             if sent.segments is not None:
                 message.segments = sent.segments
-            handoffs.watch_for_console(session, session.get_one(Conversation, message.conversation_id))
             attempts = message.attempts
         log.info("outbound_sent", message_id=message_id, attempts=attempts)
         return "sent"
@@ -184,5 +182,4 @@ def apply_status_callback(message_sid: str, status: str, error_code: str | None)
             message.status = ours
             if ours in ("undelivered", "failed"):
                 message.error = f"twilio error {error_code}" if error_code else f"twilio {status}"
-            handoffs.watch_for_console(session, session.get_one(Conversation, message.conversation_id))
         return True

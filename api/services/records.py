@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import datetime as dt
-
+from api.core.config import get_settings
 from api.models import (
     Account,
     Consent,
@@ -23,7 +23,8 @@ from api.models import (
 )
 from api.services import handoffs
 from api.services.audit import audit
-from api.services.errors import NotVerified
+from api.services.errors import InvalidDate, NotVerified
+
 
 def last_inbound_message(session: Session, conversation: Conversation) -> Message | None:
     return session.scalar(
@@ -56,7 +57,6 @@ def record_signal(
     session.add(signal)
     session.flush()
     audit(session, actor, "signal_recorded", "signal", signal.id, kind=kind, detail=detail)
-    handoffs.watch_for_console(session, conversation)
     return signal
 
 
@@ -77,7 +77,7 @@ def record_dispute(session: Session, conversation: Conversation, reason: str | N
     session.add(dispute)
     session.flush()
     audit(session, actor, "dispute_recorded", "dispute", dispute.id, reason=reason, account=account.reference)
-    creditor = session.get(Creditor, conversation.creditor_id)
+    creditor = session.get_one(Creditor, conversation.creditor_id)
     if creditor.review_disputes and not actor.startswith("agent:"):
         handoffs.request_handoff(session, conversation, "dispute", actor=actor, note=reason)
     return dispute
@@ -95,7 +95,6 @@ def record_consent(session: Session, conversation: Conversation, kind: str, acto
     session.add(consent)
     session.flush()
     audit(session, actor, f"{kind}_recorded", "consent", consent.id, channel=conversation.channel, **detail)
-    handoffs.watch_for_console(session, conversation)
     return consent
 
 
@@ -145,9 +144,9 @@ def flag_vulnerability(
     team = None
     if not actor.startswith("agent:"):
         _, team = handoffs.request_handoff(session, conversation, "vulnerability", actor=actor)
-    creditor = session.get(Creditor, conversation.creditor_id)
+    creditor = session.get_one(Creditor, conversation.creditor_id)
     resources = creditor.support_resources or {}
-    language = conversation.language or "en"
+    language = conversation.language or get_settings().default_language
     return list(resources.get(language) or resources.get("en") or []), team
 
 
@@ -161,7 +160,12 @@ def record_complaint(
 def record_payment_claim(
     session: Session, conversation: Conversation, paid_on: dt.date | None, means: str | None
 ) -> PaymentClaim:
-    """The debtor says they paid: recorded to be checked, and no reminder goes out until it is."""
+    """The debtor says they paid: recorded to be checked, and no reminder goes out until it is.
+
+    A payment cannot have been made in the future; a day of margin covers a debtor ahead of the server's
+    clock (another timezone)."""
+    if paid_on and paid_on > dt.date.today() + dt.timedelta(days=1):
+        raise InvalidDate()
     account = require_account(conversation)
     claim = PaymentClaim(account_id=account.id, conversation_id=conversation.id, paid_on=paid_on, means=means)
     account.reminders_paused = True

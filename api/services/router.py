@@ -26,7 +26,6 @@ from api.db import session_scope
 from api.models import Account, Conversation, Creditor, Message, utcnow
 from api.services import handoffs, outbound, records
 from api.services.compliance import bot_input, is_opt_out_keyword
-from api.services.console_hub import notify_after_commit
 from api.services.errors import ConversationClosed, RasaUnavailable
 from api.services.language import detect_language
 from api.services.rasa import send_to_rasa
@@ -50,6 +49,16 @@ class StoredInbound:
 def _reply_from_rasa(item: dict[str, Any]) -> Reply:
     buttons = [{"title": b.get("title", ""), "payload": b.get("payload", "")} for b in item.get("buttons") or []]
     return Reply(text=item.get("text") or "", buttons=buttons)
+
+
+def readable_text(text: str) -> str:
+    """The text with any lone UTF-16 surrogate (malformed Unicode a client can send in JSON) replaced by
+    U+FFFD, so it can be stored and logged; well-formed text is unchanged."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
 
 
 def find_or_create_conversation(channel: str, channel_address: str, creditor_id: int | None = None) -> str:
@@ -153,14 +162,19 @@ class ConversationRouter:
     ) -> StoredInbound:
         if conversation.state == "closed":
             raise ConversationClosed()
-        too_long = len(text) > self.settings.max_message_chars
+        text = readable_text(text)
+        limit = self.settings.max_message_chars
+        too_long = len(text) > limit
         message = Message(
             conversation_id=conversation.id,
             direction="inbound",
             author="debtor",
             channel=conversation.channel,
             channel_message_id=channel_message_id,
-            text=text,
+            # A message over the limit is refused and the debtor asked to shorten it; only its beginning is
+            # kept (a flood of huge messages must not fill the database).
+            text=text[:limit],
+            payload={"original_chars": len(text)} if too_long else None,
             status="rejected" if too_long else "received",
             error="too_long" if too_long else None,
         )
@@ -176,7 +190,6 @@ class ConversationRouter:
             )
         conversation.last_message_at = utcnow()
         session.flush()
-        handoffs.watch_for_console(session, conversation)
         log.info("message_received", conversation_id=conversation.id, message_id=message.id, chars=len(text))
         rejected = None
         if too_long:
@@ -294,7 +307,6 @@ class ConversationRouter:
             elif conversation.state == "waiting_for_agent" and not self._waiting_acknowledged(session, conversation):
                 replies.append(Reply(text=i18n.t("router.waiting_for_agent", language), author="system", kind="waiting_ack"))
             self._store_replies(session, conversation, message.id, replies)
-            notify_after_commit(session, "message", conversation_id=conversation.id)
             return replies
 
     def _waiting_acknowledged(self, session: Any, conversation: Conversation) -> bool:
@@ -327,7 +339,6 @@ class ConversationRouter:
                 message.processed_at = utcnow()
             conversation = session.get_one(Conversation, conversation_id)
             self._store_replies(session, conversation, message_id, replies)
-            handoffs.watch_for_console(session, conversation)
         return replies
 
     def _store_replies(self, session: Any, conversation: Conversation, in_reply_to: int, replies: list[Reply]) -> None:

@@ -41,6 +41,9 @@ router = APIRouter(prefix="/channels/twilio", tags=["twilio"], include_in_schema
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 MESSAGE_SID = re.compile(r"^(SM|MM)[0-9a-f]{32}$")
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+# The longest body Twilio delivers on each channel (a concatenated SMS, a WhatsApp message). Longer than our
+# own limit but within these, a message is stored and the debtor asked to shorten it, as on the web chat.
+LONGEST_BODY = {"sms": 1600, "whatsapp": 4096}
 # Background processing tasks, kept referenced until they finish.
 _tasks: set[asyncio.Task[Any]] = set()
 
@@ -112,8 +115,8 @@ def parse_inbound(params: dict[str, str], channel: str, settings: Settings) -> d
     if to != our_number(settings, channel):
         raise WebhookError(404, "unknown_number", "This number is not one of ours.")
     body = params["Body"]
-    if len(body) > settings.max_message_chars:
-        raise WebhookError(413, "message_too_long", "The message is longer than any SMS or WhatsApp message.")
+    if len(body) > LONGEST_BODY[channel]:
+        raise WebhookError(413, "message_too_long", f"The message is longer than any {channel} message Twilio delivers.")
     return {"sid": sid, "from": sender, "body": body, "num_media": int(num_media)}
 
 
@@ -197,19 +200,34 @@ async def receive(
     return Response(EMPTY_TWIML, media_type="application/xml")
 
 
-@router.post("/sms", response_class=Response, summary="Inbound SMS (Twilio webhook)")
+# What Twilio gets back: empty TwiML (the replies leave later through the outbox), or a problem.
+TWIML_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Stored (or a duplicate delivery): empty TwiML", "content": {"application/xml": {}}},
+    400: {"description": "Not a Twilio message", "content": {"application/problem+json": {}}},
+    403: {"description": "Not signed by Twilio for us", "content": {"application/problem+json": {}}},
+    413: {"description": "Larger than Twilio sends", "content": {"application/problem+json": {}}},
+}
+
+
+@router.post("/sms", response_class=Response, responses=TWIML_RESPONSES, summary="Inbound SMS (Twilio webhook)")
 async def inbound_sms(request: Request, settings: SettingsDep, conversation_router: RouterDep, phone_outbox: OutboxDep) -> Response:
     return await receive(request, "sms", settings, conversation_router, phone_outbox)
 
 
-@router.post("/whatsapp", response_class=Response, summary="Inbound WhatsApp message (Twilio webhook)")
+@router.post("/whatsapp", response_class=Response, responses=TWIML_RESPONSES, summary="Inbound WhatsApp message (Twilio webhook)")
 async def inbound_whatsapp(
     request: Request, settings: SettingsDep, conversation_router: RouterDep, phone_outbox: OutboxDep
 ) -> Response:
     return await receive(request, "whatsapp", settings, conversation_router, phone_outbox)
 
 
-@router.post("/status", response_class=Response, summary="Delivery report of an outbound message (Twilio callback)")
+@router.post(
+    "/status",
+    response_class=Response,
+    status_code=204,
+    responses={204: {"description": "Recorded"}, 404: {"description": "Not one of our messages"}},
+    summary="Delivery report of an outbound message (Twilio callback)",
+)
 async def status_callback(request: Request, settings: SettingsDep) -> Response:
     try:
         params = await signed_form(request, settings)

@@ -75,7 +75,7 @@ def _has_conversation(address: str) -> bool:
 
 
 def create_webchat_server(
-    router: ConversationRouter, cors_origins: list[str] | str, *, sessions_per_client_per_hour: int
+    router: ConversationRouter, cors_origins: list[str] | str, *, sessions_per_client_per_hour: int, max_packet_bytes: int
 ) -> socketio.AsyncServer:
     """The socket.io server. The server issues every session id (a secret); a socket may resume a session it
     names only when a conversation was opened on it and no other socket holds it now, so a made-up, guessed
@@ -85,7 +85,7 @@ def create_webchat_server(
     The map of held sessions lives in this process: several api processes need sticky sessions (or a
     shared store) for it to hold across them.
     """
-    sio = socketio.AsyncServer(async_mode="asgi", cors_allowed_origins=cors_origins)
+    sio = socketio.AsyncServer(async_mode="asgi", cors_allowed_origins=cors_origins, max_http_buffer_size=max_packet_bytes)
     # Each new session is a fresh conversation, so fresh verification tries: a client may open only so many.
     limiter = MovingWindowRateLimiter(MemoryStorage())
     new_sessions = RateLimitItemPerHour(sessions_per_client_per_hour)

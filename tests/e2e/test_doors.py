@@ -108,3 +108,9 @@ def test_a_made_up_session_id_gets_a_fresh_session_and_a_reload_resumes_its_own(
         assert conversations == 1 and session_id not in address
 
     asyncio.run(scenario())
+
+
+def test_rasa_runs_with_its_telemetry_off(stack):
+    for name in ("rasa", "actions"):
+        environ = Path(f"/proc/{stack.service(name).process.pid}/environ").read_bytes().split(b"\0")
+        assert b"RASA_TELEMETRY_ENABLED=false" in environ, name

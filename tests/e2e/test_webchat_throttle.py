@@ -64,3 +64,21 @@ def test_a_client_opening_many_sessions_is_throttled(api_url):
     kinds = [kind for kind, _ in answers]
     assert kinds == ["confirmed"] * LIMIT + ["error"] * 3, answers
     assert all(payload["error"] == "rate_limited" for _, payload in answers[LIMIT:])
+
+
+def test_an_oversized_packet_closes_the_socket_before_it_is_read(api_url):
+    async def scenario() -> bool:
+        client = socketio.AsyncClient()
+        disconnected = asyncio.Event()
+        client.on("disconnect", lambda *_: disconnected.set())
+        await client.connect(api_url, socketio_path="socket.io", transports=["websocket"])
+        await client.emit("user_uttered", {"message": "x" * 200_000})
+        try:
+            await asyncio.wait_for(disconnected.wait(), 10)
+            return True
+        except asyncio.TimeoutError:
+            return False
+        finally:
+            await client.disconnect()
+
+    assert asyncio.run(scenario())

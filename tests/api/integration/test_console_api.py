@@ -10,6 +10,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from starlette.websockets import WebSocketDisconnect
 
 from api.core.config import get_settings
 from api.db import session_scope
@@ -82,9 +83,8 @@ def test_every_console_endpoint_refuses_a_request_without_a_session(client):
     assert checked >= 14
     page = client.get("/console", follow_redirects=False)
     assert page.status_code == 303 and page.headers["location"] == "/console/login"
-    with pytest.raises(Exception):
-        with client.websocket_connect("/console/ws", headers={"origin": "http://testserver"}) as socket:
-            socket.receive_json()
+    with pytest.raises(WebSocketDisconnect), client.websocket_connect("/console/ws", headers={"origin": "http://testserver"}) as socket:
+        socket.receive_json()
 
 
 def test_a_forged_or_expired_session_cookie_is_refused(client):

@@ -115,7 +115,7 @@ def test_what_twilio_did_not_send_is_refused_and_leaves_nothing(client, case, st
     elif case == "num media not a number":
         fields["NumMedia"] = "two"
     elif case == "body longer than any sms":
-        fields["Body"] = "x" * (get_settings().max_message_chars + 1)
+        fields["Body"] = "x" * 1601
     elif case == "oversized request":
         fields["Body"] = "x" * (get_settings().twilio_max_request_bytes + 1)
     response = post(client, path, fields, signature)
@@ -192,3 +192,13 @@ def test_delivery_reports_are_signed_and_about_our_messages(client):
     assert post(client, "/channels/twilio/status", status_form(f"SM{uuid.uuid4().hex}", "delivered")).status_code == 404
 
 
+
+
+def test_a_long_whatsapp_message_is_kept_and_the_debtor_asked_to_shorten_it(client):
+    fields = form(channel="whatsapp", Body="é" * 3000)
+    assert post(client, "/channels/twilio/whatsapp", fields).status_code == 200
+    with session_scope() as session:
+        inbound = session.scalar(select(Message).where(Message.channel_message_id == fields["MessageSid"]))
+        assert (inbound.status, inbound.error, inbound.payload) == ("rejected", "too_long", {"original_chars": 3000})
+        reply = session.scalar(select(Message).where(Message.direction == "outbound", Message.conversation_id == inbound.conversation_id))
+        assert str(get_settings().max_message_chars) in reply.text

@@ -32,7 +32,7 @@ GSM7_ALL = sorted(GSM7_BASIC | GSM7_EXTENSION)
 def test_the_gsm7_tables_have_the_sizes_of_gsm_03_38():
     # 128 positions, minus the escape that leads into the extension table.
     assert len(GSM7_BASIC) == 127
-    assert GSM7_EXTENSION == set("\f^{}\\[~]|€")
+    assert set("\f^{}\\[~]|€") == GSM7_EXTENSION
     assert not GSM7_BASIC & GSM7_EXTENSION
     assert "\x1b" not in GSM7_BASIC
 

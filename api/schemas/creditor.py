@@ -1,4 +1,5 @@
-"""Request and response bodies of the creditor API."""
+"""The creditor's API (/api/v1): loading accounts, reading what was recorded on them, the negotiation policy
+and the handoff settings."""
 
 from __future__ import annotations
 
@@ -8,6 +9,23 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import list_currencies
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+
+from api.schemas.common import (
+    AccountStatus,
+    ArrangementKind,
+    Channel,
+    CommitmentStatus,
+    ConsentKind,
+    ConversationState,
+    DisputeStatus,
+    Frequency,
+    HandoffReason,
+    HandoffStatus,
+    InstalmentStatus,
+    Language,
+    PaymentClaimStatus,
+)
+from api.services import hours
 
 _CURRENCIES = frozenset(list_currencies())
 
@@ -21,7 +39,7 @@ class AccountIn(BaseModel):
     email: EmailStr | None = None
     date_of_birth: dt.date | None = None
     postcode: str | None = Field(default=None, max_length=16)
-    language: Literal["fr", "en"]
+    language: Language
     timezone: str = "Europe/Paris"
     currency: str = Field(default="EUR", min_length=3, max_length=3)
     balance_minor: int = Field(gt=0, le=10**11, description="Principal still owed, in minor units (cents)")
@@ -62,18 +80,18 @@ class AccountIn(BaseModel):
 class InstalmentOut(BaseModel):
     due_date: dt.date
     amount_minor: int
-    status: str
+    status: InstalmentStatus
 
 
 class CommitmentOut(BaseModel):
     reference: str
-    kind: str
-    status: str
+    kind: ArrangementKind
+    status: CommitmentStatus
     currency: str
     total_minor: int
     fees_waived_minor: int
     discount_minor: int
-    frequency: str | None
+    frequency: Frequency | None
     agreed_at: dt.datetime
     instalments: list[InstalmentOut]
 
@@ -81,8 +99,8 @@ class CommitmentOut(BaseModel):
 class ConfirmationOut(BaseModel):
     number: str
     kind: str
-    language: str
-    channel: str | None
+    language: Language
+    channel: Channel | None
     created_at: dt.datetime
     # The debtor's link (it asks for the date of birth before showing the document).
     document_url: str
@@ -92,9 +110,9 @@ class ConfirmationOut(BaseModel):
 
 class ConversationOut(BaseModel):
     id: str
-    channel: str
-    language: str | None
-    state: str
+    channel: Channel
+    language: Language | None
+    state: ConversationState
     verified_at: dt.datetime | None
     locked_at: dt.datetime | None
     created_at: dt.datetime
@@ -105,7 +123,7 @@ class SignalOut(BaseModel):
     kind: str
     detail: str | None
     confidence: float | None
-    language: str | None
+    language: Language | None
     conversation_id: str
     message_id: int | None
     created_at: dt.datetime
@@ -114,25 +132,25 @@ class SignalOut(BaseModel):
 class DisputeOut(BaseModel):
     id: int
     reason: str | None
-    status: str
+    status: DisputeStatus
     created_at: dt.datetime
 
 
 class ConsentOut(BaseModel):
-    channel: str
-    kind: str
+    channel: Channel
+    kind: ConsentKind
     created_at: dt.datetime
 
 
 class HandoffOut(BaseModel):
     id: int
-    reason: str
+    reason: HandoffReason
     priority: int
-    status: str
+    status: HandoffStatus
     created_at: dt.datetime
     claimed_at: dt.datetime | None = None
     closed_at: dt.datetime | None = None
-    outcome: str | None = None
+    outcome: Literal["handed_back", "closed"] | None = None
 
 
 class AccountOut(BaseModel):
@@ -142,14 +160,14 @@ class AccountOut(BaseModel):
     email: str | None
     date_of_birth: dt.date | None
     postcode: str | None
-    language: str
+    language: Language
     timezone: str
     currency: str
     balance_minor: int
     fees_minor: int
     due_date: dt.date
     origin: str
-    status: str
+    status: AccountStatus
     vulnerable: bool
     reminders_paused: bool
     created_at: dt.datetime
@@ -158,14 +176,14 @@ class AccountOut(BaseModel):
 
 class PaymentClaimOut(BaseModel):
     paid_on: dt.date | None
-    means: str | None
-    status: str
+    means: Literal["transfer", "card", "cheque", "direct_debit", "cash", "other"] | None
+    status: PaymentClaimStatus
     created_at: dt.datetime
 
 
 class ContactPreferenceOut(BaseModel):
-    channel: str | None
-    time_window: str | None
+    channel: Literal["email", "sms", "whatsapp", "phone", "post", "webchat"] | None
+    time_window: Literal["morning", "daytime", "evening", "weekend"] | None
     created_at: dt.datetime
 
 
@@ -174,8 +192,8 @@ class DeliveryFailureOut(BaseModel):
 
     message_id: int
     conversation_id: str
-    channel: str
-    status: str
+    channel: Channel
+    status: Literal["failed", "undelivered"]
     error: str | None
     attempts: int
     created_at: dt.datetime
@@ -214,7 +232,7 @@ class PolicyIn(BaseModel):
     fee_waiver_allowed: bool
 
     @model_validator(mode="after")
-    def _counts_in_order(self) -> "PolicyIn":
+    def _counts_in_order(self) -> PolicyIn:
         if self.min_instalments > self.max_instalments:
             raise ValueError("min_instalments must not exceed max_instalments")
         return self
@@ -222,3 +240,26 @@ class PolicyIn(BaseModel):
 
 class PolicyOut(PolicyIn):
     updated_at: dt.datetime
+
+
+class AgentHoursIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    timezone: str = Field(examples=["Europe/Paris"])
+    weekly: dict[str, list[list[str]]] = Field(examples=[{"mon": [["09:00", "12:30"], ["13:30", "18:00"]]}])
+
+
+class HandoffSettings(BaseModel):
+    """When the creditor's agents answer handed-over conversations, and whether they review disputes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agent_hours: AgentHoursIn
+    expected_wait_minutes: int = Field(ge=1, le=7 * 24 * 60)
+    review_disputes: bool
+
+    @field_validator("agent_hours")
+    @classmethod
+    def _readable_hours(cls, value: AgentHoursIn) -> AgentHoursIn:
+        hours.parse_hours(value.model_dump())  # a ValueError says what is wrong (unknown zone, bad range)
+        return value

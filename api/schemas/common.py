@@ -1,0 +1,176 @@
+"""What the audiences share: the domain's states and kinds, and the views the bot and the console both show."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from api.services.transport import Channel
+
+__all__ = [
+    "AccountStatus",
+    "AccountSummary",
+    "ArrangementKind",
+    "Channel",
+    "CommitmentStatus",
+    "CommitmentSummary",
+    "ConsentKind",
+    "ConversationState",
+    "DisputeStatus",
+    "Frequency",
+    "HandoffReason",
+    "HandoffStatus",
+    "InstalmentStatus",
+    "IsoDateTime",
+    "Language",
+    "Limits",
+    "MessageStatus",
+    "OfferStatus",
+    "PaymentClaimStatus",
+    "Recorded",
+]
+
+Language = Literal["fr", "en"]
+ArrangementKind = Literal["instalments", "deferral", "full", "settlement"]
+Frequency = Literal["weekly", "biweekly", "monthly"]
+# An instant as the console and the action server receive it: Python's isoformat, e.g. 2026-03-01T09:30:00+00:00.
+IsoDateTime = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+
+
+class AccountStatus(StrEnum):
+    ACTIVE = "active"
+    DISPUTED = "disputed"
+    ARRANGED = "arranged"
+    PAID = "paid"
+    CLOSED = "closed"
+
+
+class ConversationState(StrEnum):
+    BOT = "bot"
+    WAITING_FOR_AGENT = "waiting_for_agent"
+    AGENT = "agent"
+    CLOSED = "closed"
+
+
+class CommitmentStatus(StrEnum):
+    ACTIVE = "active"
+    KEPT = "kept"
+    BROKEN = "broken"
+    CANCELLED = "cancelled"
+    # A new plan was agreed in its place (only one commitment is active at a time).
+    REPLACED = "replaced"
+
+
+class InstalmentStatus(StrEnum):
+    DUE = "due"
+    PAID = "paid"
+    MISSED = "missed"
+
+
+class OfferStatus(StrEnum):
+    PROPOSED = "proposed"
+    COUNTERED = "countered"
+    SUMMARISED = "summarised"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    REPLACED = "replaced"
+
+
+class DisputeStatus(StrEnum):
+    OPEN = "open"
+    UPHELD = "upheld"
+    REJECTED = "rejected"
+
+
+class PaymentClaimStatus(StrEnum):
+    TO_CHECK = "to_check"
+    CONFIRMED = "confirmed"
+    NOT_FOUND = "not_found"
+
+
+class ConsentKind(StrEnum):
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+
+
+class HandoffStatus(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    CLOSED = "closed"
+
+
+class HandoffReason(StrEnum):
+    VULNERABILITY = "vulnerability"
+    VERIFICATION_LOCKED = "verification_locked"
+    COMPLAINT = "complaint"
+    REQUEST_HUMAN = "request_human"
+    REPEATED_FALLBACK = "repeated_fallback"
+    OUTSIDE_POLICY = "outside_policy"
+    DISPUTE = "dispute"
+    AGENT_TAKEOVER = "agent_takeover"
+
+
+class MessageStatus(StrEnum):
+    # inbound
+    RECEIVED = "received"
+    PROCESSED = "processed"
+    REJECTED = "rejected"
+    FOR_AGENT = "for_agent"
+    # outbound (the web chat: sent at once; SMS/WhatsApp through the outbox)
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+
+
+class Recorded(BaseModel):
+    """Something was recorded: its id."""
+
+    id: int
+
+
+class AccountSummary(BaseModel):
+    """An account as the bot tells it and the console shows it: amounts and dates formatted in the reader's language."""
+
+    reference: str
+    debtor_name: str
+    currency: str
+    balance_minor: int
+    fees_minor: int
+    balance_text: str
+    fees_text: str
+    total_text: str
+    due_date_text: str
+    origin: str
+    creditor_name: str
+    status: AccountStatus
+    # An open dispute: no payment may be asked for or arranged.
+    collection_paused: bool
+    language: Language
+    payment_methods: list[str]
+
+
+class CommitmentSummary(BaseModel):
+    reference: str
+    status: CommitmentStatus
+    total_text: str
+    schedule_text: str
+    # The next instalment due, e.g. "5 mars 2026 : 50,00 €" (empty when none is due).
+    next_due_text: str
+
+
+class Limits(BaseModel):
+    """The creditor's bounds, formatted, so the bot (or the agent) can explain a counter-offer."""
+
+    min_instalments: int
+    max_instalments: int
+    min_instalment_text: str
+    latest_date_text: str
+    latest_first_date_text: str
+    fees_waivable: bool
+    fees_text: str

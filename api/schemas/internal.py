@@ -1,0 +1,221 @@
+"""The action server's API (/internal/v1/conversations/{id}/…): what the bot reads and records.
+
+Texts (`*_text`) are formatted in the conversation's language for the bot's responses; the sentences around
+them live in domain.yml.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from api.schemas.common import (
+    AccountSummary,
+    ArrangementKind,
+    Channel,
+    CommitmentSummary,
+    ConversationState,
+    Frequency,
+    IsoDateTime,
+    Language,
+    Limits,
+    OfferStatus,
+)
+
+# --- requests --------------------------------------------------------------------------------------------
+
+
+class VerifyIn(BaseModel):
+    reference: str = Field(max_length=64)
+    date_of_birth: dt.date | None = None
+
+
+class LanguageIn(BaseModel):
+    language: Language
+
+
+class SignalIn(BaseModel):
+    kind: str = Field(max_length=32)
+    detail: str | None = Field(default=None, max_length=64)
+    confidence: float | None = Field(default=None, ge=0, le=1)
+
+
+class DisputeIn(BaseModel):
+    reason: str | None = Field(default=None, max_length=32)
+
+
+class HandoffIn(BaseModel):
+    reason: Literal["request_human", "repeated_fallback", "outside_policy", "dispute", "complaint"] = "request_human"
+    note: str | None = Field(default=None, max_length=500)
+
+
+class ProposalIn(BaseModel):
+    kind: ArrangementKind
+    instalment_amount_minor: int | None = Field(default=None, gt=0, le=10**11)
+    instalment_count: int | None = Field(default=None, gt=0, le=1000)
+    first_due_date: dt.date | None = None
+    frequency: Frequency = "monthly"
+
+
+class AcceptIn(BaseModel):
+    agreed_summary: str = Field(default="", max_length=4000)
+
+
+class CareIn(BaseModel):
+    confidence: float | None = Field(default=None, ge=0, le=1)
+
+
+class VulnerabilityIn(CareIn):
+    # The reference the person gave before verification was complete, if any (unverified).
+    claimed_reference: str | None = Field(default=None, max_length=40)
+
+
+class PaymentClaimIn(BaseModel):
+    paid_on: dt.date | None = None
+    means: Literal["transfer", "card", "cheque", "direct_debit", "cash", "other"] | None = None
+
+
+class PreferenceIn(BaseModel):
+    channel: Literal["email", "sms", "whatsapp", "phone", "post", "webchat"] | None = None
+    time_window: Literal["morning", "daytime", "evening", "weekend"] | None = None
+
+
+# --- responses -------------------------------------------------------------------------------------------
+
+
+class ContextAccount(AccountSummary):
+    vulnerable: bool
+
+
+class ConversationContext(BaseModel):
+    """What the bot knows of the conversation, and the Rasa slots that mirror it."""
+
+    conversation_id: str
+    channel: Channel
+    language: Language
+    state: ConversationState
+    creditor_name: str
+    collector_name: str
+    verified: bool
+    locked: bool
+    opted_out: bool
+    privacy_contact: str
+    # Only once the debtor is verified.
+    account: ContextAccount | None
+    # The account's active commitment, if any.
+    plan: CommitmentSummary | None
+    # Slot name → value, as domain.yml declares them (which slots depends on what is known).
+    slots: dict[str, str | bool | None]
+
+
+class HandoffTiming(BaseModel):
+    """When a person will answer: now (within the expected wait), or at the team's next opening."""
+
+    open_now: bool
+    expected_wait_minutes: int
+    # In the debtor's own timezone once verified, else the team's.
+    next_open_at: IsoDateTime | None
+    next_open_text: str
+
+
+class VerifyOut(BaseModel):
+    status: Literal["verified", "locked", "failed"]
+    # Present only when the conversation is locked: it was handed to a person.
+    handoff: HandoffTiming | None = None
+    context: ConversationContext
+
+
+class LanguageOut(BaseModel):
+    language: Language
+
+
+class DisputeRecordedOut(BaseModel):
+    id: int
+    # A person reviews the dispute (the creditor's setting): the debtor is told so.
+    review: bool
+
+
+class OptedOutOut(BaseModel):
+    status: Literal["opted_out"]
+
+
+class _QueuedHandoff(BaseModel):
+    id: int
+    priority: int
+
+
+class HandoffQueuedOut(HandoffTiming, _QueuedHandoff):
+    """The handoff's id and priority, then its timing (fields in this order)."""
+
+
+class ScheduleItem(BaseModel):
+    due_date: dt.date
+    amount_minor: int
+
+
+class OfferOut(BaseModel):
+    offer_id: str
+    kind: ArrangementKind
+    status: OfferStatus
+    # Why a proposal was countered (e.g. below_min_instalment, first_payment_too_late).
+    reasons: list[str]
+    currency: str
+    total_minor: int
+    total_text: str
+    instalment_count: int
+    instalment_text: str
+    last_instalment_text: str
+    first_date_text: str
+    last_date_text: str
+    frequency_text: str
+    fees_waived_text: str
+    discount_text: str
+    schedule_text: str
+    schedule: list[ScheduleItem]
+
+
+class OptionsOut(BaseModel):
+    options: list[OfferOut]
+    limits: Limits
+
+
+class _Accepted(BaseModel):
+    # The proposal as asked is within the policy; otherwise the offer is the closest counter-offer.
+    accepted: bool
+
+
+class ProposalOut(OfferOut, _Accepted):
+    """`accepted`, then the offer, then the limits (fields in this order)."""
+
+    limits: Limits
+    # Present only when the debtor keeps asking for what the policy forbids: a person was asked to look.
+    handoff: HandoffTiming | None = None
+
+
+class SummaryOut(OfferOut):
+    account_reference: str
+
+
+class AcceptedOut(BaseModel):
+    commitment_reference: str
+    confirmation_number: str
+    document_url: str
+    plan_text: str
+
+
+class DeclinedOut(BaseModel):
+    # `accepted` when the offer had already been agreed to (declining it then changes nothing).
+    status: OfferStatus
+
+
+class VulnerabilityOut(BaseModel):
+    support_resources: list[str]
+    # None when the conversation was not handed over (an agent flagged it).
+    handoff: HandoffTiming | None
+
+
+class ComplaintOut(BaseModel):
+    handoff_id: int
+    handoff: HandoffTiming

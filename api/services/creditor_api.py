@@ -1,0 +1,80 @@
+"""What the creditor's API changes: its accounts, its negotiation policy, and when its agents answer.
+
+Reading an account is `account_view`; each function here is one request of the creditor's API.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.models import Account, Creditor, NegotiationPolicy
+from api.schemas.creditor import AccountIn, AgentHoursIn, HandoffSettings, PolicyIn
+from api.services import hours
+from api.services.audit import audit
+from api.services.errors import Conflict
+
+
+def _actor(creditor: Creditor) -> str:
+    return f"creditor:{creditor.id}"
+
+
+def create_account(session: Session, creditor: Creditor, values: AccountIn) -> Account:
+    """A new account; Conflict when the creditor already has one with this reference (update it instead)."""
+    exists = session.scalar(select(Account.id).where(Account.creditor_id == creditor.id, Account.reference == values.reference))
+    if exists:
+        raise Conflict()
+    account = Account(creditor_id=creditor.id, **values.model_dump())
+    session.add(account)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a concurrent POST with the same reference
+        raise Conflict() from exc
+    audit(session, _actor(creditor), "account_created", "account", account.reference)
+    return account
+
+
+def update_account(session: Session, creditor: Creditor, account: Account, values: AccountIn) -> Account:
+    for field, value in values.model_dump().items():
+        setattr(account, field, value)
+    session.flush()
+    audit(session, _actor(creditor), "account_updated", "account", account.reference)
+    return account
+
+
+def policy(session: Session, creditor: Creditor) -> NegotiationPolicy:
+    """The creditor's negotiation policy (the defaults, stored, when it never set one)."""
+    row = session.scalar(select(NegotiationPolicy).where(NegotiationPolicy.creditor_id == creditor.id))
+    if row is None:
+        row = NegotiationPolicy(creditor_id=creditor.id)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def update_policy(session: Session, creditor: Creditor, values: PolicyIn) -> NegotiationPolicy:
+    row = policy(session, creditor)
+    for field, value in values.model_dump().items():
+        setattr(row, field, value)
+    session.flush()
+    audit(session, _actor(creditor), "policy_updated", "policy", row.id, **values.model_dump())
+    return row
+
+
+def handoff_settings(creditor: Creditor) -> HandoffSettings:
+    """The team's hours (the default hours when the creditor never set them), the wait it announces, and
+    whether a person reviews disputes."""
+    return HandoffSettings(
+        agent_hours=AgentHoursIn(**(creditor.agent_hours or hours.DEFAULT_HOURS)),
+        expected_wait_minutes=creditor.expected_wait_minutes,
+        review_disputes=creditor.review_disputes,
+    )
+
+
+def update_handoff_settings(session: Session, creditor: Creditor, values: HandoffSettings) -> HandoffSettings:
+    creditor.agent_hours = values.agent_hours.model_dump()
+    creditor.expected_wait_minutes = values.expected_wait_minutes
+    creditor.review_disputes = values.review_disputes
+    audit(session, _actor(creditor), "handoff_settings_updated", "creditor", creditor.id, **values.model_dump())
+    return handoff_settings(creditor)
