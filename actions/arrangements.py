@@ -13,7 +13,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.api_client import NEED_VERIFICATION, SAY_NOTHING, Refusal, call_or_tell, utter_handoff_timing
 from bot.parsing import Money, parse_amount, parse_date
 
-RESET_PLAN = [SlotSet("plan_type", None), SlotSet("plan_amount", None), SlotSet("plan_date", None), SlotSet("plan_frequency", None)]
+RESET_PLAN = [
+    SlotSet("plan_type", None),
+    SlotSet("plan_amount", None),
+    SlotSet("plan_date", None),
+    SlotSet("plan_frequency", None),
+]
 # When the api refuses an arrangement, no offer is pending any more.
 NO_OFFER = [SlotSet("offer_stage", None), SlotSet("offer_id", None)]
 
@@ -63,11 +68,7 @@ class ValidateArrangementForm(FormValidationAction):
     async def required_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[str]:
-        if (
-            tracker.get_slot("identity") != "verified"
-            or tracker.get_slot("collection_paused")
-            or tracker.get_slot("vulnerable")
-        ):
+        if tracker.get_slot("identity") != "verified" or tracker.get_slot("collection_paused") or tracker.get_slot("vulnerable"):
             return []
         plan_type = tracker.get_slot("plan_type")
         if plan_type == "instalments":
@@ -172,7 +173,9 @@ class ActionEvaluateProposal(Action):
                 min_instalment_text=limits["min_instalment_text"],
                 min_instalments=limits["min_instalments"],
                 max_instalments=limits["max_instalments"],
-                latest_date_text=limits["latest_first_date_text"] if reason == "first_payment_too_late" else limits["latest_date_text"],
+                latest_date_text=limits["latest_first_date_text"]
+                if reason == "first_payment_too_late"
+                else limits["latest_date_text"],
             )
         dispatcher.utter_message(
             response="utter_counter_offer", schedule_text=result["schedule_text"], total_text=result["total_text"]

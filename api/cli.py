@@ -59,27 +59,63 @@ DEMO_POLICY = {
 
 DEMO_ACCOUNTS: list[dict[str, Any]] = [
     {
-        "reference": "CR-10001", "debtor_name": "Marie Dupont", "phone": "+33612345678", "email": None,
-        "date_of_birth": dt.date(1985, 3, 12), "postcode": "75011", "language": "fr", "timezone": "Europe/Paris",
-        "currency": "EUR", "balance_minor": 38000, "fees_minor": 2000, "due_date": dt.date(2026, 10, 15),
+        "reference": "CR-10001",
+        "debtor_name": "Marie Dupont",
+        "phone": "+33612345678",
+        "email": None,
+        "date_of_birth": dt.date(1985, 3, 12),
+        "postcode": "75011",
+        "language": "fr",
+        "timezone": "Europe/Paris",
+        "currency": "EUR",
+        "balance_minor": 38000,
+        "fees_minor": 2000,
+        "due_date": dt.date(2026, 10, 15),
         "origin": "Facture d'électricité n° 2026-0815 (août et septembre 2026)",
     },
     {
-        "reference": "CR-10002", "debtor_name": "Jean Martin", "phone": "+33698765432", "email": None,
-        "date_of_birth": dt.date(1972, 11, 2), "postcode": "69003", "language": "fr", "timezone": "Europe/Paris",
-        "currency": "EUR", "balance_minor": 125000, "fees_minor": 0, "due_date": dt.date(2026, 9, 30),
+        "reference": "CR-10002",
+        "debtor_name": "Jean Martin",
+        "phone": "+33698765432",
+        "email": None,
+        "date_of_birth": dt.date(1972, 11, 2),
+        "postcode": "69003",
+        "language": "fr",
+        "timezone": "Europe/Paris",
+        "currency": "EUR",
+        "balance_minor": 125000,
+        "fees_minor": 0,
+        "due_date": dt.date(2026, 9, 30),
         "origin": "Facture de gaz n° 2026-0702 (régularisation annuelle)",
     },
     {
-        "reference": "CR-20001", "debtor_name": "Sarah Thompson", "phone": "+447700900123", "email": None,
-        "date_of_birth": dt.date(1990, 5, 4), "postcode": "SW1A 1AA", "language": "en", "timezone": "Europe/London",
-        "currency": "EUR", "balance_minor": 38000, "fees_minor": 2000, "due_date": dt.date(2026, 10, 15),
+        "reference": "CR-20001",
+        "debtor_name": "Sarah Thompson",
+        "phone": "+447700900123",
+        "email": None,
+        "date_of_birth": dt.date(1990, 5, 4),
+        "postcode": "SW1A 1AA",
+        "language": "en",
+        "timezone": "Europe/London",
+        "currency": "EUR",
+        "balance_minor": 38000,
+        "fees_minor": 2000,
+        "due_date": dt.date(2026, 10, 15),
         "origin": "Electricity invoice no. 2026-0816 (August and September 2026)",
     },
     {
-        "reference": "CR-20002", "debtor_name": "David Brown", "phone": "+447700900456", "email": None,
-        "date_of_birth": dt.date(1968, 1, 21), "postcode": "M1 2AB", "language": "en", "timezone": "Europe/London",
-        "currency": "EUR", "balance_minor": 64000, "fees_minor": 0, "due_date": dt.date(2026, 9, 1),
+        "reference": "CR-20002",
+        "debtor_name": "David Brown",
+        "phone": "+447700900456",
+        "email": None,
+        "date_of_birth": dt.date(1968, 1, 21),
+        "postcode": "M1 2AB",
+        "language": "en",
+        "timezone": "Europe/London",
+        "currency": "EUR",
+        "balance_minor": 64000,
+        "fees_minor": 0,
+        "due_date": dt.date(2026, 9, 1),
         "origin": "Gas invoice no. 2026-0703 (annual adjustment)",
     },
 ]
@@ -112,7 +148,9 @@ def seed_demo() -> None:
             )
             if not exists:
                 session.add(Account(creditor_id=creditor.id, **data))
-        if settings.app_env != "production" and not session.scalar(select(Agent.id).where(Agent.email == settings.demo_agent_email)):
+        if settings.app_env != "production" and not session.scalar(
+            select(Agent.id).where(Agent.email == settings.demo_agent_email)
+        ):
             agents.create_agent(
                 session, email=settings.demo_agent_email, name="Camille Agent", password=settings.demo_agent_password
             )
@@ -123,7 +161,6 @@ def seed_demo() -> None:
             f"  {data['reference']}  {data['language']}  born {data['date_of_birth']:%d/%m/%Y}  "
             f"owes {_plain(data['balance_minor'])} + fees {_plain(data['fees_minor'])} {data['currency']}"
         )
-
 
     if settings.app_env != "production":
         print(f"Demo agent for the console (/console): {settings.demo_agent_email} / {settings.demo_agent_password}")

@@ -36,9 +36,7 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def get_creditor(
-    session: SessionDep, x_api_key: Annotated[str | None, Header(alias="X-API-Key")] = None
-) -> Creditor:
+def get_creditor(session: SessionDep, x_api_key: Annotated[str | None, Header(alias="X-API-Key")] = None) -> Creditor:
     creditor = session.scalar(select(Creditor).where(Creditor.api_key_hash == hash_api_key(x_api_key or "")))
     if not x_api_key or creditor is None:
         raise HTTPException(
@@ -52,6 +50,7 @@ CreditorDep = Annotated[Creditor, Depends(get_creditor)]
 
 
 # --- the services `create_app` builds once (the only place that reads the application's state) -------------
+
 
 def get_router(request: Request) -> ConversationRouter:
     return request.app.state.router

@@ -262,9 +262,7 @@ class Commitment(Base):
     recorded_by: Mapped[str] = mapped_column(String(64), default="bot")
     outside_policy_reason: Mapped[str | None] = mapped_column(String(500))
 
-    instalments: Mapped[list[Instalment]] = relationship(
-        order_by="Instalment.sequence", cascade="all, delete-orphan"
-    )
+    instalments: Mapped[list[Instalment]] = relationship(order_by="Instalment.sequence", cascade="all, delete-orphan")
 
 
 class Instalment(Base):

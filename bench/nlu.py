@@ -35,7 +35,12 @@ DEFAULT_OUT = ROOT / "var" / "bench" / "nlu"
 TEST_SETS = {"fr": ROOT / "tests" / "nlu" / "fr.yml", "en": ROOT / "tests" / "nlu" / "en.yml"}
 
 CARE_SIGNALS = [
-    "report_hardship", "dispute_debt", "express_vulnerability", "stop_contact", "request_human", "complain",
+    "report_hardship",
+    "dispute_debt",
+    "express_vulnerability",
+    "stop_contact",
+    "request_human",
+    "complain",
 ]
 RECALL_TARGET_INTENTS = ["report_hardship", "dispute_debt", "express_vulnerability", "stop_contact", "request_human"]
 MACRO_F1_TARGET = 0.90
@@ -47,6 +52,7 @@ TIMEZONE = ZoneInfo("Europe/Paris")
 # -------------------------------------------------------------------------------------------------------
 # Expected values for the extraction check, computed from today so the list never goes stale
 # -------------------------------------------------------------------------------------------------------
+
 
 def _days_in_month(year: int, month: int) -> int:
     nxt = dt.date(year + month // 12, month % 12 + 1, 1)
@@ -150,6 +156,7 @@ def extraction_cases(today: dt.date) -> list[Case]:
 # Parsing
 # -------------------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Parser:
     agent: Any
@@ -203,20 +210,19 @@ def _top_intent_without_fallback(parse: dict[str, Any]) -> str:
 # Intent evaluation
 # -------------------------------------------------------------------------------------------------------
 
-def evaluate_language(language: str, examples: list[tuple[str, str]], predictions: list[dict[str, Any]],
-                      model_intents: set[str]) -> dict[str, Any]:
+
+def evaluate_language(
+    language: str, examples: list[tuple[str, str]], predictions: list[dict[str, Any]], model_intents: set[str]
+) -> dict[str, Any]:
     from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
     y_true = [intent for _, intent in examples]
     y_pred = [(p.get("intent") or {}).get("name") or "None" for p in predictions]
     y_raw = [_top_intent_without_fallback(p) for p in predictions]
     labels = sorted(set(y_true))
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, zero_division=0
-    )
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     per_intent = {
-        label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s),
-                "in_model": label in model_intents}
+        label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s), "in_model": label in model_intents}
         for label, p, r, f, s in zip(labels, precision, recall, f1, support)
     }
     macro_f1 = float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0))
@@ -229,20 +235,26 @@ def evaluate_language(language: str, examples: list[tuple[str, str]], prediction
         confusion[truth if truth in CARE_SIGNALS else OTHER][predicted if predicted in CARE_SIGNALS else OTHER] += 1
 
     errors = [
-        {"text": text, "intent": truth, "predicted": predicted,
-         "confidence": float((p.get("intent") or {}).get("confidence") or 0.0)}
+        {
+            "text": text,
+            "intent": truth,
+            "predicted": predicted,
+            "confidence": float((p.get("intent") or {}).get("confidence") or 0.0),
+        }
         for (text, truth), predicted, p in zip(examples, y_pred, predictions)
         if truth != predicted
     ]
     checks = [{"target": f"macro-F1 >= {MACRO_F1_TARGET:.2f}", "value": macro_f1, "passed": macro_f1 >= MACRO_F1_TARGET}]
     for intent in RECALL_TARGET_INTENTS:
         value = per_intent[intent]["recall"] if intent in per_intent else None
-        checks.append({
-            "target": f"recall({intent}) >= {RECALL_TARGET:.2f}",
-            "value": value,
-            "passed": value is not None and value >= RECALL_TARGET,
-            **({"note": "no test examples"} if value is None else {}),
-        })
+        checks.append(
+            {
+                "target": f"recall({intent}) >= {RECALL_TARGET:.2f}",
+                "value": value,
+                "passed": value is not None and value >= RECALL_TARGET,
+                **({"note": "no test examples"} if value is None else {}),
+            }
+        )
     return {
         "language": language,
         "examples": len(examples),
@@ -264,6 +276,7 @@ def evaluate_language(language: str, examples: list[tuple[str, str]], prediction
 # -------------------------------------------------------------------------------------------------------
 # Extraction evaluation
 # -------------------------------------------------------------------------------------------------------
+
 
 def evaluate_extraction(cases: list[Case], predictions: list[dict[str, Any]]) -> dict[str, Any]:
     results = []
@@ -301,6 +314,7 @@ def evaluate_extraction(cases: list[Case], predictions: list[dict[str, Any]]) ->
 # Printing
 # -------------------------------------------------------------------------------------------------------
 
+
 def _fmt(value: float | None) -> str:
     return "  n/a" if value is None else f"{value:5.3f}"
 
@@ -311,9 +325,11 @@ def print_language(report: dict[str, Any]) -> None:
     if report.get("missing"):
         print(f"  test set missing: {report['path']}  -> FAIL")
         return
-    print(f"  macro-F1 {report['macro_f1']:.3f}   accuracy {report['accuracy']:.3f}   "
-          f"(macro-F1 ignoring the fallback threshold {report['macro_f1_without_fallback']:.3f}; "
-          f"nlu_fallback predicted {report['fallbacks']}x)")
+    print(
+        f"  macro-F1 {report['macro_f1']:.3f}   accuracy {report['accuracy']:.3f}   "
+        f"(macro-F1 ignoring the fallback threshold {report['macro_f1_without_fallback']:.3f}; "
+        f"nlu_fallback predicted {report['fallbacks']}x)"
+    )
     if report["unknown_to_model"]:
         print(f"  intents not in the model (all their examples count as errors): {', '.join(report['unknown_to_model'])}")
     print(f"\n  {'intent':<26}{'prec':>7}{'recall':>8}{'f1':>7}{'support':>9}")
@@ -324,8 +340,15 @@ def print_language(report: dict[str, Any]) -> None:
         print(f"  also predicted: {', '.join(report['predicted_outside_test_set'])}")
 
     columns = report["care_confusion"]["rows_true_columns_predicted"]
-    short = {"report_hardship": "hardship", "dispute_debt": "dispute", "express_vulnerability": "vulnerab",
-             "stop_contact": "stop", "request_human": "human", "complain": "complain", OTHER: OTHER}
+    short = {
+        "report_hardship": "hardship",
+        "dispute_debt": "dispute",
+        "express_vulnerability": "vulnerab",
+        "stop_contact": "stop",
+        "request_human": "human",
+        "complain": "complain",
+        OTHER: OTHER,
+    }
     print("\n  care signals (rows: true, columns: predicted)")
     print("  " + " " * 24 + "".join(f"{short[c]:>9}" for c in columns))
     for row, counts in report["care_confusion"]["matrix"].items():
@@ -347,12 +370,14 @@ def print_extraction(report: dict[str, Any]) -> None:
     for case in wrong:
         details = "; ".join(
             f"{kind}: expected {case[kind]['expected']}, found {case[kind]['found']}"
-            for kind in ("amount", "date") if kind in case and not case[kind]["correct"]
+            for kind in ("amount", "date")
+            if kind in case and not case[kind]["correct"]
         )
         print(f"  x [{case['language']}] {case['text']!r}: {details}")
 
 
 # -------------------------------------------------------------------------------------------------------
+
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     model = Path(args.model).resolve()
@@ -366,8 +391,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     languages = {}
     for language, path in args.test_sets.items():
         if not path.exists():
-            languages[language] = {"language": language, "path": str(path), "missing": True, "examples": 0,
-                                   "intents": 0, "passed": False}
+            languages[language] = {
+                "language": language,
+                "path": str(path),
+                "missing": True,
+                "examples": 0,
+                "intents": 0,
+                "passed": False,
+            }
             continue
         examples = load_examples(path)
         predictions = [await parser.parse(text) for text, _ in examples]
@@ -412,9 +443,13 @@ def main(argv: list[str] | None = None) -> int:
     print_extraction(report["extraction"])
     p = report["parse_ms"]
     if p["count"]:
-        print(f"\nparse latency (in-process, no server): median {p['median']:.1f} ms, p95 {p['p95']:.1f} ms over {p['count']} messages")
-    print(f"\nOVERALL: {'PASS' if report['passed'] else 'FAIL'} (targets: macro-F1 >= {MACRO_F1_TARGET} per language, "
-          f"recall >= {RECALL_TARGET} for {', '.join(RECALL_TARGET_INTENTS)})")
+        print(
+            f"\nparse latency (in-process, no server): median {p['median']:.1f} ms, p95 {p['p95']:.1f} ms over {p['count']} messages"
+        )
+    print(
+        f"\nOVERALL: {'PASS' if report['passed'] else 'FAIL'} (targets: macro-F1 >= {MACRO_F1_TARGET} per language, "
+        f"recall >= {RECALL_TARGET} for {', '.join(RECALL_TARGET_INTENTS)})"
+    )
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

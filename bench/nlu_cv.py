@@ -105,14 +105,23 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
 
 
 def markdown(summary: dict[str, Any], k: int) -> str:
-    short = {"report_hardship": "hardship", "dispute_debt": "dispute", "express_vulnerability": "vulnerab.",
-             "stop_contact": "stop", "request_human": "human"}
+    short = {
+        "report_hardship": "hardship",
+        "dispute_debt": "dispute",
+        "express_vulnerability": "vulnerab.",
+        "stop_contact": "stop",
+        "request_human": "human",
+    }
     lines = []
     for language, rows in summary.items():
-        lines += [f"**{language}** ({k}-fold, mean ± sd over the folds)", "",
-                  "| configuration | folds | macro-F1 | accuracy | " + " | ".join(f"recall {short[i]}" for i in RECALL_TARGET_INTENTS)
-                  + " | train s/fold | parse ms |",
-                  "|---|---|---|---|" + "---|" * len(RECALL_TARGET_INTENTS) + "---|---|"]
+        lines += [
+            f"**{language}** ({k}-fold, mean ± sd over the folds)",
+            "",
+            "| configuration | folds | macro-F1 | accuracy | "
+            + " | ".join(f"recall {short[i]}" for i in RECALL_TARGET_INTENTS)
+            + " | train s/fold | parse ms |",
+            "|---|---|---|---|" + "---|" * len(RECALL_TARGET_INTENTS) + "---|---|",
+        ]
         for config, row in rows.items():
             recalls = " | ".join(f"{row['recall'][i][0]:.3f}" for i in RECALL_TARGET_INTENTS)
             lines.append(
@@ -145,8 +154,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 fold["train_seconds"] = seconds
                 results["folds"].setdefault(key, {})[str(i)] = fold
                 path.write_text(json.dumps(results, indent=1), encoding="utf-8")
-                print(f"{language} fold {i + 1}/{args.folds} {config.stem}: macro-F1 {fold['macro_f1']:.3f}, "
-                      f"accuracy {fold['accuracy']:.3f}, trained in {seconds:.0f}s", flush=True)
+                print(
+                    f"{language} fold {i + 1}/{args.folds} {config.stem}: macro-F1 {fold['macro_f1']:.3f}, "
+                    f"accuracy {fold['accuracy']:.3f}, trained in {seconds:.0f}s",
+                    flush=True,
+                )
     results["summary"] = summarise(results)
     path.write_text(json.dumps(results, indent=1), encoding="utf-8")
     table = markdown(results["summary"], args.folds)

@@ -32,37 +32,81 @@ from tests.e2e.phone_client import PhoneDebtor
 CREDITOR_KEY = "bench-creditor-key"
 OUT = ROOT / "var" / "bench" / "sms.json"
 
-IDENTITY = {"fr": {"date_of_birth": "1985-03-12", "postcode": "75011", "debtor_name": "Marie Dupont"},
-            "en": {"date_of_birth": "1990-05-04", "postcode": "SW1A 1AA", "debtor_name": "Sarah Thompson"}}
+IDENTITY = {
+    "fr": {"date_of_birth": "1985-03-12", "postcode": "75011", "debtor_name": "Marie Dupont"},
+    "en": {"date_of_birth": "1990-05-04", "postcode": "SW1A 1AA", "debtor_name": "Sarah Thompson"},
+}
 # Completed journeys, as debtors write them by text message ({reference} is the journey's account).
 JOURNEYS = {
     "fr": {
-        "hardship, plan, confirmation": ["Bonjour", "{reference}", "12/03/1985",
-                                         "j'ai perdu mon emploi, je ne peux pas tout payer d'un coup",
-                                         "je peux payer 30 euros par mois", "oui ça me va", "oui je confirme"],
-        "forgot, pay in full": ["Bonjour", "{reference}", "12/03/1985", "désolée j'ai complètement oublié",
-                                "je veux tout payer maintenant", "oui je confirme"],
+        "hardship, plan, confirmation": [
+            "Bonjour",
+            "{reference}",
+            "12/03/1985",
+            "j'ai perdu mon emploi, je ne peux pas tout payer d'un coup",
+            "je peux payer 30 euros par mois",
+            "oui ça me va",
+            "oui je confirme",
+        ],
+        "forgot, pay in full": [
+            "Bonjour",
+            "{reference}",
+            "12/03/1985",
+            "désolée j'ai complètement oublié",
+            "je veux tout payer maintenant",
+            "oui je confirme",
+        ],
         "dispute": ["Bonjour", "{reference}", "12/03/1985", "je conteste, je n'ai jamais reçu cette facture", "non merci"],
-        "questions": ["Bonjour", "{reference}", "12/03/1985", "c'est pour quoi cette dette ?", "il y a des frais ?",
-                      "comment je peux payer ?", "merci au revoir"],
+        "questions": [
+            "Bonjour",
+            "{reference}",
+            "12/03/1985",
+            "c'est pour quoi cette dette ?",
+            "il y a des frais ?",
+            "comment je peux payer ?",
+            "merci au revoir",
+        ],
     },
     "en": {
-        "hardship, plan, confirmation": ["Hello", "{reference}", "SW1A 1AA",
-                                         "I lost my job and I can't pay it all at once",
-                                         "I can pay 30 euros a month", "yes that works for me", "yes I agree"],
-        "forgot, pay in full": ["Hello", "{reference}", "SW1A 1AA", "sorry I completely forgot",
-                                "I want to pay the full amount now", "yes I agree"],
+        "hardship, plan, confirmation": [
+            "Hello",
+            "{reference}",
+            "SW1A 1AA",
+            "I lost my job and I can't pay it all at once",
+            "I can pay 30 euros a month",
+            "yes that works for me",
+            "yes I agree",
+        ],
+        "forgot, pay in full": [
+            "Hello",
+            "{reference}",
+            "SW1A 1AA",
+            "sorry I completely forgot",
+            "I want to pay the full amount now",
+            "yes I agree",
+        ],
         "dispute": ["Hello", "{reference}", "SW1A 1AA", "I dispute this, I never received this bill", "no thanks"],
-        "questions": ["Hello", "{reference}", "SW1A 1AA", "what is this debt for?", "are there any fees?",
-                      "how can I pay?", "thanks, bye"],
+        "questions": [
+            "Hello",
+            "{reference}",
+            "SW1A 1AA",
+            "what is this debt for?",
+            "are there any fees?",
+            "how can I pay?",
+            "thanks, bye",
+        ],
     },
 }
 
 
 def new_account(client: httpx.Client, language: str, n: int) -> dict[str, Any]:
     account = {
-        "reference": f"CR-8{n:04d}", "phone": f"+336130{n:05d}" if language == "fr" else f"+447701{n:06d}",
-        "language": language, "balance_minor": 38000, "fees_minor": 2000, "due_date": "2026-10-15",
+        "reference": f"CR-8{n:04d}",
+        "phone": f"+336130{n:05d}" if language == "fr" else f"+447701{n:06d}",
+        "language": language,
+        "balance_minor": 38000,
+        "fees_minor": 2000,
+        "due_date": "2026-10-15",
         "origin": "Facture d'électricité n° 2026-0815" if language == "fr" else "Electricity bill 2026-0815",
         **IDENTITY[language],
     }
@@ -111,8 +155,15 @@ def main() -> int:
     env = {**os.environ, "DATABASE_URL": database_url, "CREDITOR_API_KEY": CREDITOR_KEY, "PYTHONPATH": str(ROOT)}
     for command in ("migrate", "seed-demo"):
         subprocess.run([sys.executable, "-m", "api.cli", command], cwd=ROOT, env=env, check=True, capture_output=True)
-    stack = Stack(api_port=api_port, rasa_port=free_port(), actions_port=free_port(), twilio_port=free_port(),
-                  database_url=database_url, log_dir=workdir / "log", extra_env={"CREDITOR_API_KEY": CREDITOR_KEY})
+    stack = Stack(
+        api_port=api_port,
+        rasa_port=free_port(),
+        actions_port=free_port(),
+        twilio_port=free_port(),
+        database_url=database_url,
+        log_dir=workdir / "log",
+        extra_env={"CREDITOR_API_KEY": CREDITOR_KEY},
+    )
     print(f"starting the stack (logs in {workdir / 'log'})...", flush=True)
     stack.start()
     try:
@@ -122,9 +173,11 @@ def main() -> int:
     print("\n=== SMS segments (GSM-7: 160 / 153 per part; UCS-2: 70 / 67) ===")
     print("lang  replies  per reply: mean  max  >2   GSM-7   per journey: mean  max")
     for language, r in results.items():
-        print(f"{language:4}  {r['replies']:7}  {r['segments_per_reply_mean']:15.2f}  {r['segments_per_reply_max']:3}"
-              f"  {r['replies_over_2_segments']:3}  {r['gsm7_share']:6.1%}  {r['segments_per_journey_mean']:17.1f}"
-              f"  {r['segments_per_journey_max']:3}")
+        print(
+            f"{language:4}  {r['replies']:7}  {r['segments_per_reply_mean']:15.2f}  {r['segments_per_reply_max']:3}"
+            f"  {r['replies_over_2_segments']:3}  {r['gsm7_share']:6.1%}  {r['segments_per_journey_mean']:17.1f}"
+            f"  {r['segments_per_journey_max']:3}"
+        )
         for start in r["replies_over_2_segments_start"]:
             print(f"      over 2 segments: {start}")
     OUT.parent.mkdir(parents=True, exist_ok=True)

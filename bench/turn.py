@@ -57,6 +57,7 @@ DEFAULT_OUT = ROOT / "var" / "bench" / "turn.json"
 # Memory: VmRSS summed over each service's process tree
 # -------------------------------------------------------------------------------------------------------
 
+
 def _children_map() -> dict[int, list[int]]:
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
@@ -135,6 +136,7 @@ class MemorySampler:
 # -------------------------------------------------------------------------------------------------------
 # The two clients
 # -------------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class TurnResult:
@@ -225,6 +227,7 @@ class RestConversation:
 # Measurement
 # -------------------------------------------------------------------------------------------------------
 
+
 def percentile(values: list[float], q: float) -> float | None:
     """Nearest-rank percentile."""
     if not values:
@@ -267,7 +270,9 @@ class Bench:
         self.stack = stack
         self.sampler = sampler
         self.metadata = {"channel": "webchat", "language": args.language}
-        self.http = httpx.AsyncClient(timeout=REPLY_TIMEOUT, limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
+        self.http = httpx.AsyncClient(
+            timeout=REPLY_TIMEOUT, limits=httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        )
         self.expected: dict[str, list[str]] = {}
 
     def new_api_conversation_ids(self, count: int) -> list[str]:
@@ -295,8 +300,12 @@ class Bench:
         self.expected = {"api": api_turn, "bare": rest_turn}
         return {
             "api": {"warmup_replies": api_warmup, "turn_replies": api_turn, "repeat_consistent": api_again == api_turn},
-            "bare": {"opening_replies": rest_opening, "warmup_replies": rest_warmup, "turn_replies": rest_turn,
-                     "repeat_consistent": rest_again == rest_turn},
+            "bare": {
+                "opening_replies": rest_opening,
+                "warmup_replies": rest_warmup,
+                "turn_replies": rest_turn,
+                "repeat_consistent": rest_again == rest_turn,
+            },
         }
 
     async def measure_api(self, concurrency: int, turns: int) -> tuple[list[TurnResult], float]:
@@ -310,11 +319,20 @@ class Bench:
             for conversation in conversations:
                 await conversation.close()
 
-    async def measure_bare(self, rasa_url: str, concurrency: int, turns: int, expected: list[str],
-                           api_known_senders: bool = True, opening: bool = True) -> tuple[list[TurnResult], float]:
-        senders = self.new_api_conversation_ids(concurrency) if api_known_senders else [
-            f"bench-{uuid.uuid4().hex}" for _ in range(concurrency)
-        ]
+    async def measure_bare(
+        self,
+        rasa_url: str,
+        concurrency: int,
+        turns: int,
+        expected: list[str],
+        api_known_senders: bool = True,
+        opening: bool = True,
+    ) -> tuple[list[TurnResult], float]:
+        senders = (
+            self.new_api_conversation_ids(concurrency)
+            if api_known_senders
+            else [f"bench-{uuid.uuid4().hex}" for _ in range(concurrency)]
+        )
         conversations = [RestConversation(self.http, rasa_url, sender, self.metadata) for sender in senders]
 
         async def warm(conversation: RestConversation) -> None:
@@ -363,8 +381,19 @@ def start_baseline_rasa(model: Path, stack: Stack, log_dir: Path) -> Service:
     port = free_port()
     service = Service(
         "rasa-baseline",
-        [str(RASA_BIN / "rasa"), "run", "--enable-api", "--model", str(model.resolve()), "--port", str(port),
-         "--interface", "127.0.0.1", "--credentials", "credentials.yml"],
+        [
+            str(RASA_BIN / "rasa"),
+            "run",
+            "--enable-api",
+            "--model",
+            str(model.resolve()),
+            "--port",
+            str(port),
+            "--interface",
+            "127.0.0.1",
+            "--credentials",
+            "credentials.yml",
+        ],
         f"http://127.0.0.1:{port}/status",
         stack._env(),
         log_dir / "rasa-baseline.log",
@@ -397,8 +426,11 @@ async def run(args: argparse.Namespace, stack: Stack, log_dir: Path) -> dict[str
         def bare_current(concurrency: int, turns: int) -> Any:
             return bench.measure_bare(stack.rasa_url, concurrency, turns, bench.expected["bare"])
 
-        print(f"timed message {args.text!r}: api replies {len(bench.expected['api'])}, "
-              f"bare replies {len(bench.expected['bare'])}: {bench.expected['api']!r}", flush=True)
+        print(
+            f"timed message {args.text!r}: api replies {len(bench.expected['api'])}, "
+            f"bare replies {len(bench.expected['bare'])}: {bench.expected['api']!r}",
+            flush=True,
+        )
         for concurrency in args.concurrency:
             turns = turns_at(args, concurrency)
             print(f"concurrency {concurrency}: {concurrency} conversation(s) x {turns} turns...", flush=True)
@@ -430,8 +462,12 @@ async def run(args: argparse.Namespace, stack: Stack, log_dir: Path) -> dict[str
                 probe = RestConversation(bench.http, url, f"bench-{uuid.uuid4().hex}", bench.metadata)
                 await probe.post(args.warmup)
                 expected = await probe.post(args.text)
-                report["baseline"] = {"model": str(Path(args.baseline_model).resolve()), "turn_replies": expected,
-                                      "rss_mb_idle": sampler.snapshot()["rasa-baseline"], "runs": {}}
+                report["baseline"] = {
+                    "model": str(Path(args.baseline_model).resolve()),
+                    "turn_replies": expected,
+                    "rss_mb_idle": sampler.snapshot()["rasa-baseline"],
+                    "runs": {},
+                }
                 for concurrency in args.concurrency:
                     turns = turns_at(args, concurrency)
                     print(f"baseline, concurrency {concurrency}...", flush=True)
@@ -467,6 +503,7 @@ async def run(args: argparse.Namespace, stack: Stack, log_dir: Path) -> dict[str
 # Output
 # -------------------------------------------------------------------------------------------------------
 
+
 def _f(value: Any, spec: str = ".1f") -> str:
     return "-" if value is None else format(value, spec)
 
@@ -479,19 +516,25 @@ def print_report(report: dict[str, Any]) -> None:
         for path in ("api", "bare"):
             r = run[path]
             errors = r["errors"] + r["unexpected_replies"]
-            print(f"{concurrency:>4} {path:<6}{r['turns']:>6}{errors:>5}{_f(r['median_ms']):>11}{_f(r['p95_ms']):>9}"
-                  f"{_f(r['median_all_replies_ms']):>17}{_f(r['turns_per_second'], '.2f'):>9}")
+            print(
+                f"{concurrency:>4} {path:<6}{r['turns']:>6}{errors:>5}{_f(r['median_ms']):>11}{_f(r['p95_ms']):>9}"
+                f"{_f(r['median_all_replies_ms']):>17}{_f(r['turns_per_second'], '.2f'):>9}"
+            )
         ratio = run["ratio_api_bare_median"]
         verdict = "-" if ratio is None else ("PASS" if ratio <= RATIO_TARGET else "FAIL")
-        print(f"{'':>4} api/bare median {_f(ratio, '.3f')} (target <= {RATIO_TARGET}) {verdict};"
-              f"  p95 {_f(run['ratio_api_bare_p95'], '.3f')}")
+        print(
+            f"{'':>4} api/bare median {_f(ratio, '.3f')} (target <= {RATIO_TARGET}) {verdict};"
+            f"  p95 {_f(run['ratio_api_bare_p95'], '.3f')}"
+        )
     if "baseline" in report:
         b = report["baseline"]
         print(f"\nbaseline model (bare Rasa): {b['model']}")
         for concurrency, r in b["runs"].items():
-            print(f"{concurrency:>4} {'base':<6}{r['turns']:>6}{r['errors'] + r['unexpected_replies']:>5}{_f(r['median_ms']):>11}"
-                  f"{_f(r['p95_ms']):>9}{_f(r['median_all_replies_ms']):>17}{_f(r['turns_per_second'], '.2f'):>9}"
-                  f"   current/baseline median {_f(r['ratio_current_baseline_median'], '.3f')}")
+            print(
+                f"{concurrency:>4} {'base':<6}{r['turns']:>6}{r['errors'] + r['unexpected_replies']:>5}{_f(r['median_ms']):>11}"
+                f"{_f(r['p95_ms']):>9}{_f(r['median_all_replies_ms']):>17}{_f(r['turns_per_second'], '.2f'):>9}"
+                f"   current/baseline median {_f(r['ratio_current_baseline_median'], '.3f')}"
+            )
     print("\nresident memory (MB, VmRSS summed over each process tree)")
     names = list(report["rss_mb_idle"])
     print(f"{'':<22}" + "".join(f"{n:>10}" for n in names) + f"{'total':>10}")
@@ -517,27 +560,44 @@ def baseline_model(config: Path) -> Path:
     if not model.exists():
         print(f"training the baseline model with {config} (once per change of the data; ~20 min on 2 cores)...", flush=True)
         subprocess.run(
-            [str(RASA_BIN / "rasa"), "train", "--config", str(config), "--out", str(out),
-             "--fixed-model-name", model.name.removesuffix(".tar.gz"), "--quiet"],
-            cwd=ROOT, check=True, env={**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"},
+            [
+                str(RASA_BIN / "rasa"),
+                "train",
+                "--config",
+                str(config),
+                "--out",
+                str(out),
+                "--fixed-model-name",
+                model.name.removesuffix(".tar.gz"),
+                "--quiet",
+            ],
+            cwd=ROOT,
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"},
         )
     return model
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--turns", type=int, default=None,
-                        help="timed turns per conversation (default: 100 at concurrency 1, 10 above)")
+    parser.add_argument(
+        "--turns", type=int, default=None, help="timed turns per conversation (default: 100 at concurrency 1, 10 above)"
+    )
     parser.add_argument("--concurrency", default="1,16", help="comma-separated concurrency levels (default 1,16)")
     parser.add_argument("--text", default="merci", help="the timed message (default: merci)")
-    parser.add_argument("--warmup", default="merci",
-                        help="untimed first message of every conversation (default: merci; see bench/README.md)")
+    parser.add_argument(
+        "--warmup", default="merci", help="untimed first message of every conversation (default: merci; see bench/README.md)"
+    )
     parser.add_argument("--language", default="fr", choices=["fr", "en"])
-    parser.add_argument("--blocks", type=int, default=6,
-                        help="timed turns are split into this many blocks, the paths alternating (default 6)")
+    parser.add_argument(
+        "--blocks", type=int, default=6, help="timed turns are split into this many blocks, the paths alternating (default 6)"
+    )
     parser.add_argument("--baseline-model", default=None, help="also time bare Rasa turns with this model")
-    parser.add_argument("--baseline-config", default=None,
-                        help="train (once, cached in var/bench/models) a baseline model with this config and time it")
+    parser.add_argument(
+        "--baseline-config",
+        default=None,
+        help="train (once, cached in var/bench/models) a baseline model with this config and time it",
+    )
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="JSON output (default var/bench/turn.json)")
     parser.add_argument("--keep", action="store_true", help="keep the throw-away database and logs")
     args = parser.parse_args(argv)
@@ -550,15 +610,27 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench-turn-"))
     database_url = f"sqlite:///{workdir / 'bench.db'}"
     api_port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "CREDITOR_API_KEY": CREDITOR_KEY,
-           "API_PORT": str(api_port), "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CREDITOR_API_KEY": CREDITOR_KEY,
+        "API_PORT": str(api_port),
+        "PYTHONPATH": str(ROOT),
+    }
     for command in ("migrate", "seed-demo"):
         subprocess.run([sys.executable, "-m", "api.cli", command], cwd=ROOT, env=env, check=True, capture_output=True)
     # This process creates the bare path's conversations in the same database.
     os.environ.update({"DATABASE_URL": database_url, "CREDITOR_API_KEY": CREDITOR_KEY, "API_PORT": str(api_port)})
 
-    stack = Stack(api_port=api_port, rasa_port=free_port(), actions_port=free_port(), database_url=database_url,
-                  twilio_port=None, log_dir=workdir / "log", extra_env={"CREDITOR_API_KEY": CREDITOR_KEY})
+    stack = Stack(
+        api_port=api_port,
+        rasa_port=free_port(),
+        actions_port=free_port(),
+        database_url=database_url,
+        twilio_port=None,
+        log_dir=workdir / "log",
+        extra_env={"CREDITOR_API_KEY": CREDITOR_KEY},
+    )
     print(f"starting the stack (logs in {workdir / 'log'})...", flush=True)
     started = time.perf_counter()
     try:

@@ -51,9 +51,7 @@ class FakeTwilioSettings(BaseSettings):
     sides agree on the credentials without any extra wiring.
     """
 
-    model_config = SettingsConfigDict(
-        env_file=".env", extra="ignore", validate_by_name=True, validate_by_alias=True
-    )
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", validate_by_name=True, validate_by_alias=True)
 
     host: str = Field("127.0.0.1", validation_alias="FAKE_TWILIO_HOST")
     port: int = Field(8010, validation_alias="FAKE_TWILIO_PORT")
@@ -229,6 +227,7 @@ def form_fields(form: Any) -> dict[str, str | list[str]]:
 
 # --- Status callbacks and inbound webhooks --------------------------------------------------------------
 
+
 def signed_headers(validator: RequestValidator, url: str, params: dict[str, str]) -> dict[str, str]:
     return {
         "X-Twilio-Signature": validator.compute_signature(url, params),
@@ -236,9 +235,7 @@ def signed_headers(validator: RequestValidator, url: str, params: dict[str, str]
     }
 
 
-async def play_status_progress(
-    settings: FakeTwilioSettings, state: FakeTwilioState, message: SentMessage
-) -> None:
+async def play_status_progress(settings: FakeTwilioSettings, state: FakeTwilioState, message: SentMessage) -> None:
     """Move a message through sent → its final status, calling its StatusCallback at each step like Twilio."""
     final: MessageStatus = state.undeliverable.get(bare_number(message.to), "delivered")
     validator = RequestValidator(settings.auth_token)
@@ -268,9 +265,7 @@ async def play_status_progress(
             except httpx.HTTPError as error:
                 log.warning("fake_twilio.status_callback_failed", sid=message.sid, url=url, error=str(error))
                 continue
-            log.info(
-                "fake_twilio.status_callback_sent", sid=message.sid, status=status, http_status=response.status_code
-            )
+            log.info("fake_twilio.status_callback_sent", sid=message.sid, status=status, http_status=response.status_code)
 
 
 def run_in_background(state: FakeTwilioState, coroutine: Any) -> None:
@@ -279,9 +274,7 @@ def run_in_background(state: FakeTwilioState, coroutine: Any) -> None:
     task.add_done_callback(state.background.discard)
 
 
-COUNTRY_PREFIXES = {
-    "+33": "FR", "+44": "GB", "+32": "BE", "+41": "CH", "+49": "DE", "+34": "ES", "+39": "IT", "+1": "US"
-}
+COUNTRY_PREFIXES = {"+33": "FR", "+44": "GB", "+32": "BE", "+41": "CH", "+49": "DE", "+34": "ES", "+39": "IT", "+1": "US"}
 
 
 def country_of(number: str) -> str | None:
@@ -344,6 +337,7 @@ def twiml_replies(response_text: str) -> list[tuple[str | None, str | None, str,
 
 # --- Control API payloads -------------------------------------------------------------------------------
 
+
 class FailureInjection(BaseModel):
     count: int = Field(1, ge=0)
     status: int = Field(500, ge=400, le=599)
@@ -366,6 +360,7 @@ class InboundMessage(BaseModel):
 
 
 # --- The app --------------------------------------------------------------------------------------------
+
 
 def create_app(settings: FakeTwilioSettings | None = None) -> FastAPI:
     settings = settings or FakeTwilioSettings()
@@ -534,9 +529,7 @@ def create_app(settings: FakeTwilioSettings | None = None) -> FastAPI:
                         source="twiml",
                     )
                 )
-        return JSONResponse(
-            {"status_code": response.status_code, "body": response.text, "message_sid": sid, "url": url}
-        )
+        return JSONResponse({"status_code": response.status_code, "body": response.text, "message_sid": sid, "url": url})
 
     return app
 
@@ -551,8 +544,11 @@ def main() -> None:
     configure_logging()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # our own events already say what was posted
     settings = FakeTwilioSettings()
-    print(f"fake Twilio on http://{settings.host}:{settings.port} (account {settings.account_sid}), "
-          f"webhooks to {settings.webhook_base}", flush=True)
+    print(
+        f"fake Twilio on http://{settings.host}:{settings.port} (account {settings.account_sid}), "
+        f"webhooks to {settings.webhook_base}",
+        flush=True,
+    )
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
 
 

@@ -126,15 +126,19 @@ class Stack:
         model = ROOT / "models" / "current.tar.gz"
         if not model.exists():
             raise RuntimeError("No trained model: run `make setup` first.")
-        self.services = [] if self.twilio_port is None else [
-            Service(
-                "twilio-fake",
-                [str(API_BIN / "python"), "scripts/fake_twilio.py"],
-                f"{self.twilio_url}/_fake/health",
-                env,
-                self.log_dir / "twilio-fake.log",
-            )
-        ]
+        self.services = (
+            []
+            if self.twilio_port is None
+            else [
+                Service(
+                    "twilio-fake",
+                    [str(API_BIN / "python"), "scripts/fake_twilio.py"],
+                    f"{self.twilio_url}/_fake/health",
+                    env,
+                    self.log_dir / "twilio-fake.log",
+                )
+            ]
+        )
         self.services += [
             Service(
                 "actions",
@@ -146,10 +150,21 @@ class Stack:
             Service(
                 "rasa",
                 [
-                    str(RASA_BIN / "rasa"), "run", "--enable-api", "--auth-token", env.get("RASA_TOKEN", "dev-rasa-token"),
-                    "--model", str(model.resolve()),
-                    "--port", str(self.rasa_port), "--interface", "127.0.0.1",
-                    "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+                    str(RASA_BIN / "rasa"),
+                    "run",
+                    "--enable-api",
+                    "--auth-token",
+                    env.get("RASA_TOKEN", "dev-rasa-token"),
+                    "--model",
+                    str(model.resolve()),
+                    "--port",
+                    str(self.rasa_port),
+                    "--interface",
+                    "127.0.0.1",
+                    "--endpoints",
+                    "endpoints.yml",
+                    "--credentials",
+                    "credentials.yml",
                 ],
                 f"{self.rasa_url}/status?token={env.get('RASA_TOKEN', 'dev-rasa-token')}",
                 env,
@@ -157,7 +172,15 @@ class Stack:
             ),
             Service(
                 "api",
-                [str(API_BIN / "uvicorn"), "api.main:app", "--host", "127.0.0.1", "--port", str(self.api_port), "--no-access-log"],
+                [
+                    str(API_BIN / "uvicorn"),
+                    "api.main:app",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.api_port),
+                    "--no-access-log",
+                ],
                 f"{self.api_url}/health",
                 env,
                 self.log_dir / "api.log",

@@ -5,6 +5,11 @@ cd "$(dirname "$0")/.."
 export SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2 RASA_TELEMETRY_ENABLED=false
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
+say "Lint and types: ruff check, ruff format --check, mypy (api/, channels/)"
+.venv/api/bin/ruff check .
+.venv/api/bin/ruff format --check .
+.venv/api/bin/mypy api channels
+
 say "Training data and domain: rasa data validate"
 .venv/rasa/bin/python scripts/validate_data.py
 

@@ -37,9 +37,7 @@ def uttered_by_actions(name: str, actions_code: str) -> bool:
 
 def main() -> int:
     rasa = ROOT / ".venv" / "rasa" / "bin" / "rasa"
-    result = subprocess.run(
-        [str(rasa), "data", "validate", "--quiet"], cwd=ROOT, capture_output=True, text=True
-    )
+    result = subprocess.run([str(rasa), "data", "validate", "--quiet"], cwd=ROOT, capture_output=True, text=True)
     output = result.stdout + result.stderr
     actions_code = "\n".join(p.read_text() for p in (ROOT / "actions").glob("*.py"))
     domain = yaml.safe_load((ROOT / "domain.yml").read_text())

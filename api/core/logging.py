@@ -10,7 +10,20 @@ import structlog
 
 # Keys whose values identify or describe a person: never written in clear.
 PERSONAL_KEYS = frozenset(
-    {"text", "message", "debtor_name", "phone", "email", "date_of_birth", "postcode", "from", "to", "body", "address", "channel_address"}
+    {
+        "text",
+        "message",
+        "debtor_name",
+        "phone",
+        "email",
+        "date_of_birth",
+        "postcode",
+        "from",
+        "to",
+        "body",
+        "address",
+        "channel_address",
+    }
 )
 
 

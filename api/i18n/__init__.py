@@ -44,9 +44,7 @@ def format_date(d: date, language: str) -> str:
 
 def format_datetime(moment: datetime, language: str) -> str:
     """A day and time in the moment's own timezone (lundi 7 décembre, 09:00 / Monday 7 December, 09:00)."""
-    return _babel_format_datetime(
-        moment, "EEEE d MMMM, HH:mm", tzinfo=moment.tzinfo, locale=LOCALES[_supported(language)]
-    )
+    return _babel_format_datetime(moment, "EEEE d MMMM, HH:mm", tzinfo=moment.tzinfo, locale=LOCALES[_supported(language)])
 
 
 def _supported(language: str) -> str:

@@ -91,6 +91,7 @@ def queue_view(session: Session) -> list[dict[str, Any]]:
 # Reading a conversation
 # -------------------------------------------------------------------------------------------------------
 
+
 def _conversation(session: Session, conversation_id: str) -> Conversation:
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
@@ -108,7 +109,9 @@ def transcript(session: Session, conversation: Conversation) -> list[dict[str, A
     conversation_ids = [conversation.id]
     if account is not None:
         conversation_ids += list(
-            session.scalars(select(Conversation.id).where(Conversation.account_id == account.id, Conversation.id != conversation.id))
+            session.scalars(
+                select(Conversation.id).where(Conversation.account_id == account.id, Conversation.id != conversation.id)
+            )
         )
     messages = list(
         session.scalars(
@@ -119,7 +122,9 @@ def transcript(session: Session, conversation: Conversation) -> list[dict[str, A
         )
     )
     signals: dict[int, list[dict[str, Any]]] = {}
-    for signal in session.scalars(select(Signal).where(Signal.conversation_id.in_(conversation_ids), Signal.message_id.is_not(None))):
+    for signal in session.scalars(
+        select(Signal).where(Signal.conversation_id.in_(conversation_ids), Signal.message_id.is_not(None))
+    ):
         assert signal.message_id is not None  # selected so
         signals.setdefault(signal.message_id, []).append(
             {"kind": signal.kind, "detail": signal.detail, "confidence": signal.confidence}
@@ -172,7 +177,12 @@ def account_panel(session: Session, settings: Settings, account: Account, langua
                 "recorded_by_agent": recorder(c.recorded_by)["agent"],
                 "outside_policy_reason": c.outside_policy_reason,
                 "instalments": [
-                    {"due_date": i.due_date.isoformat(), "amount_minor": i.amount_minor, "amount_text": money(i.amount_minor), "status": i.status}
+                    {
+                        "due_date": i.due_date.isoformat(),
+                        "amount_minor": i.amount_minor,
+                        "amount_text": money(i.amount_minor),
+                        "status": i.status,
+                    }
                     for i in c.instalments
                 ],
             }
@@ -193,9 +203,7 @@ def account_panel(session: Session, settings: Settings, account: Account, langua
             {"id": d.id, "reason": d.reason, "status": d.status, "created_at": d.created_at.isoformat()}
             for d in recorded.disputes
         ],
-        "consents": [
-            {"channel": c.channel, "kind": c.kind, "created_at": c.created_at.isoformat()} for c in recorded.consents
-        ],
+        "consents": [{"channel": c.channel, "kind": c.kind, "created_at": c.created_at.isoformat()} for c in recorded.consents],
         "payment_claims": [
             {"paid_on": p.paid_on.isoformat() if p.paid_on else None, "means": p.means, "status": p.status}
             for p in recorded.payment_claims
@@ -220,7 +228,11 @@ def conversation_view(session: Session, settings: Settings, conversation_id: str
     language = conversation.language or (account.language if account else settings.default_language)
     notes = session.scalars(
         select(AgentNote)
-        .where(or_(AgentNote.conversation_id == conversation.id, AgentNote.account_id == account.id) if account else AgentNote.conversation_id == conversation.id)
+        .where(
+            or_(AgentNote.conversation_id == conversation.id, AgentNote.account_id == account.id)
+            if account
+            else AgentNote.conversation_id == conversation.id
+        )
         .order_by(AgentNote.id)
     )
     return {
@@ -250,6 +262,7 @@ def conversation_view(session: Session, settings: Settings, conversation_id: str
 # -------------------------------------------------------------------------------------------------------
 # Acting on it
 # -------------------------------------------------------------------------------------------------------
+
 
 def send_to_debtor(
     session: Session,
@@ -362,7 +375,13 @@ def flag_vulnerability(session: Session, conversation_id: str, agent: Agent) -> 
 
 
 def finish(
-    session: Session, settings: Settings, conversation_id: str, agent: Agent, outcome: str, note: str | None, transports: Transports
+    session: Session,
+    settings: Settings,
+    conversation_id: str,
+    agent: Agent,
+    outcome: str,
+    note: str | None,
+    transports: Transports,
 ) -> Conversation:
     """Hands the conversation back to the bot (or closes it) and tells the debtor, in their language."""
     conversation = handoffs.finish(session, conversation_id, agent, outcome, note)
@@ -370,7 +389,9 @@ def finish(
     key = "console.handed_back" if outcome == "handed_back" else "console.closed"
     if not records.is_opted_out(session, conversation.channel, conversation.channel_address):
         try:
-            send_to_debtor(session, settings, conversation, i18n.t(key, language), author="system", transports=transports, kind=outcome)
+            send_to_debtor(
+                session, settings, conversation, i18n.t(key, language), author="system", transports=transports, kind=outcome
+            )
         except (errors.OptedOut, errors.OutsideWhatsAppWindow):
             pass  # the conversation is handed back all the same; the debtor hears from the bot when they write
     return conversation

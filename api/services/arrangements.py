@@ -229,9 +229,7 @@ def accept_offer(
         ],
     )
     # A new plan replaces the one the debtor had (change_plan): only one commitment is active at a time.
-    for previous in session.scalars(
-        select(Commitment).where(Commitment.account_id == account.id, Commitment.status == "active")
-    ):
+    for previous in session.scalars(select(Commitment).where(Commitment.account_id == account.id, Commitment.status == "active")):
         previous.status = "replaced"
     row.status = "accepted"
     account.status = "arranged"
@@ -282,10 +280,18 @@ def record_agent_commitment(
         reasons, reason_given = evaluation.reasons, outside_policy_reason
     else:
         counter = _store_offer(
-            session, account, conversation, evaluation.offer, status="countered", reasons=evaluation.reasons, proposal=proposal_record
+            session,
+            account,
+            conversation,
+            evaluation.offer,
+            status="countered",
+            reasons=evaluation.reasons,
+            proposal=proposal_record,
         )
         raise OutsidePolicy(offer_view(counter, conversation.language or account.language))
-    row = _store_offer(session, account, conversation, offer, status="summarised", reasons=tuple(reasons), proposal=proposal_record)
+    row = _store_offer(
+        session, account, conversation, offer, status="summarised", reasons=tuple(reasons), proposal=proposal_record
+    )
     row.summarised_at = utcnow()
     audit(session, actor, "offer_evaluated", "offer", row.id, accepted=evaluation.accepted, reasons=list(evaluation.reasons))
     # The evidence is what the agent recorded, in the debtor's language, as the debtor will read it in writing.
@@ -303,7 +309,7 @@ def create_confirmation(
     settings: Settings,
 ) -> Confirmation:
     creditor = session.get_one(Creditor, account.creditor_id)
-    language = (conversation.language if conversation and conversation.language else account.language)
+    language = conversation.language if conversation and conversation.language else account.language
     number = _short_reference("CONF", debtor_today(account))
     document = ConfirmationDocument(
         language=language,
@@ -350,4 +356,6 @@ def document_url(confirmation: Confirmation, settings: Settings) -> str:
 
 
 def confirmations_of(session: Session, account: Account) -> list[Confirmation]:
-    return list(session.scalars(select(Confirmation).where(Confirmation.account_id == account.id).order_by(Confirmation.created_at)))
+    return list(
+        session.scalars(select(Confirmation).where(Confirmation.account_id == account.id).order_by(Confirmation.created_at))
+    )

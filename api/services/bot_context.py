@@ -71,9 +71,7 @@ def conversation_context(session: Session, conversation: Conversation, settings:
         "privacy_contact": settings.privacy_contact,
         "account": (
             {
-                **account_view(
-                    account, creditor.name, language, arrangements.payment_methods(creditor, account, language)
-                ),
+                **account_view(account, creditor.name, language, arrangements.payment_methods(creditor, account, language)),
                 "vulnerable": account.vulnerable,
             }
             if account

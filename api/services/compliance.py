@@ -18,9 +18,7 @@ STOP_INTENT_PAYLOAD = "/stop_contact"
 
 
 def _keyword_form(text: str) -> str:
-    without_accents = "".join(
-        ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)
-    )
+    without_accents = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
     letters = "".join(ch if ch.isalnum() else " " for ch in without_accents.upper())
     return " ".join(letters.split())
 

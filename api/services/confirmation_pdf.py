@@ -118,9 +118,7 @@ def _write_header(pdf: FPDF, doc: ConfirmationDocument) -> None:
 def _write_parties(pdf: FPDF, doc: ConfirmationDocument) -> None:
     lang = doc.language
     _write_section(pdf, t("confirmation.creditor", lang), f"{doc.creditor_name}\n{doc.creditor_address}")
-    activity = t(
-        "confirmation.collector_activity", lang, collector=doc.collector_name, creditor=doc.creditor_name
-    )
+    activity = t("confirmation.collector_activity", lang, collector=doc.collector_name, creditor=doc.creditor_name)
     collector = f"{doc.collector_name}\n{doc.collector_address}\n{activity}"
     _write_section(pdf, t("confirmation.collector", lang), collector)
     _write_section(pdf, t("confirmation.debtor", lang), doc.debtor_name)

@@ -121,7 +121,9 @@ def _followed(conversation_ids: set[str]) -> set[str]:
     with get_sessionmaker()() as session:
         return set(
             session.scalars(
-                select(Conversation.id).where(Conversation.id.in_(conversation_ids), or_(Conversation.state != "bot", active_handoff))
+                select(Conversation.id).where(
+                    Conversation.id.in_(conversation_ids), or_(Conversation.state != "bot", active_handoff)
+                )
             )
         )
 

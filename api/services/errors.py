@@ -67,6 +67,7 @@ class Unprocessable(DomainError):
 
 # --- links ---------------------------------------------------------------------------------------------
 
+
 class InvalidLink(DomainError):
     """A signed link was altered, forged, or made for another purpose: the holder should ask for a new one."""
 
@@ -83,6 +84,7 @@ class ExpiredLink(DomainError):
 
 # --- right party -----------------------------------------------------------------------------------------
 
+
 class NotVerified(DomainError):
     """Nothing about a debt is disclosed or changed before the debtor's identity is verified."""
 
@@ -98,6 +100,7 @@ class VerificationLocked(DomainError):
 
 
 # --- arrangements ------------------------------------------------------------------------------------------
+
 
 class AgreementRequired(Conflict):
     """A commitment needs the debtor's explicit agreement to a summary that was shown first."""
@@ -150,6 +153,7 @@ class OutsidePolicy(Unprocessable):
 
 # --- agents and handoffs -----------------------------------------------------------------------------------
 
+
 class ClaimedByAnother(Conflict):
     """Another agent has already claimed this conversation."""
 
@@ -189,6 +193,7 @@ class AgentExists(Conflict):
 
 # --- outbound messages -------------------------------------------------------------------------------------
 
+
 class OptedOut(Conflict):
     """This number asked not to be contacted on this channel: nothing is sent to it."""
 
@@ -209,6 +214,7 @@ class UnknownTemplate(DomainError):
 
 
 # --- the bot -------------------------------------------------------------------------------------------------
+
 
 class RasaUnavailable(DomainError):
     """The Rasa server did not answer; the message is kept and answered once it is back."""

@@ -95,9 +95,7 @@ def build_summary(session: Session, conversation: Conversation, reason: str, not
     verified = conversation.verified_at is not None and conversation.account is not None
     account = conversation.account if verified else None
     signals = list(
-        dict.fromkeys(
-            session.scalars(select(Signal.kind).where(Signal.conversation_id == conversation.id).order_by(Signal.id))
-        )
+        dict.fromkeys(session.scalars(select(Signal.kind).where(Signal.conversation_id == conversation.id).order_by(Signal.id)))
     )
     last_offer = session.scalar(
         select(Offer).where(Offer.conversation_id == conversation.id).order_by(Offer.created_at.desc()).limit(1)
@@ -115,10 +113,17 @@ def build_summary(session: Session, conversation: Conversation, reason: str, not
         "verified": verified,
         "reference": account.reference if account else None,
         "debtor_name": account.debtor_name if account else None,
-        "balance_text": i18n.format_money(account.balance_minor + account.fees_minor, account.currency, language) if account else None,
+        "balance_text": i18n.format_money(account.balance_minor + account.fees_minor, account.currency, language)
+        if account
+        else None,
         "signals": signals,
         "last_offer": (
-            {"kind": offer["kind"], "status": offer["status"], "total_text": offer["total_text"], "schedule_text": offer["schedule_text"]}
+            {
+                "kind": offer["kind"],
+                "status": offer["status"],
+                "total_text": offer["total_text"],
+                "schedule_text": offer["schedule_text"],
+            }
             if offer
             else None
         ),

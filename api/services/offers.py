@@ -88,9 +88,7 @@ def amount_due(balance_minor: int, fees_minor: int, waive_fees: bool) -> int:
     return balance_minor if waive_fees else balance_minor + fees_minor
 
 
-def build_schedule(
-    total_minor: int, count: int, first_due: date, frequency: Frequency
-) -> tuple[Instalment, ...]:
+def build_schedule(total_minor: int, count: int, first_due: date, frequency: Frequency) -> tuple[Instalment, ...]:
     """Split `total_minor` into `count` equal instalments, the remainder going on the last one."""
     if count < 1 or total_minor < count:
         raise ValueError(f"cannot split {total_minor} minor units into {count} positive instalments")
@@ -145,9 +143,7 @@ def evaluate(
     return Evaluation(accepted=not reasons, offer=offer, reasons=tuple(reasons))
 
 
-def default_options(
-    *, balance_minor: int, fees_minor: int, currency: str, policy: Policy, today: date
-) -> list[Offer]:
+def default_options(*, balance_minor: int, fees_minor: int, currency: str, policy: Policy, today: date) -> list[Offer]:
     """What to offer first, most time first: a deferral to the policy's limit, the longest instalment plan the
     minimum amount allows, and a settlement when the policy grants a discount; fees waived where allowed.
     Falls back to a full payment today when the policy allows none of these."""
@@ -209,13 +205,9 @@ def as_asked(
 # --- one evaluation per kind of proposal -------------------------------------------------------------------
 
 
-def _evaluate_instalments(
-    proposal: Proposal, debt: _Debt, policy: Policy, today: date
-) -> tuple[Offer, list[str]]:
+def _evaluate_instalments(proposal: Proposal, debt: _Debt, policy: Policy, today: date) -> tuple[Offer, list[str]]:
     latest_first = today + timedelta(days=policy.max_first_payment_days)
-    asked_first = proposal.first_due_date or min(
-        today + timedelta(days=DEFAULT_FIRST_PAYMENT_DAYS), latest_first
-    )
+    asked_first = proposal.first_due_date or min(today + timedelta(days=DEFAULT_FIRST_PAYMENT_DAYS), latest_first)
     first_due, reasons = _clamp_date(asked_first, today, latest_first, too_late="first_payment_too_late")
     total, frequency = debt.due_minor, proposal.frequency
     most = _most_instalments(total, policy)
@@ -237,25 +229,19 @@ def _evaluate_instalments(
     return _plan(debt, schedule, frequency), reasons + term_reasons
 
 
-def _evaluate_deferral(
-    proposal: Proposal, debt: _Debt, policy: Policy, today: date
-) -> tuple[Offer, list[str]]:
+def _evaluate_deferral(proposal: Proposal, debt: _Debt, policy: Policy, today: date) -> tuple[Offer, list[str]]:
     latest = today + timedelta(days=policy.max_deferral_days)
     due, reasons = _clamp_date(proposal.first_due_date or latest, today, latest, too_late="deferral_too_long")
     return _single_payment("deferral", debt, due), reasons
 
 
-def _evaluate_full(
-    proposal: Proposal, debt: _Debt, policy: Policy, today: date
-) -> tuple[Offer, list[str]]:
+def _evaluate_full(proposal: Proposal, debt: _Debt, policy: Policy, today: date) -> tuple[Offer, list[str]]:
     latest = today + timedelta(days=policy.max_deferral_days)
     due, reasons = _clamp_date(proposal.first_due_date or today, today, latest, too_late="deferral_too_long")
     return _single_payment("full", debt, due), reasons
 
 
-def _evaluate_settlement(
-    proposal: Proposal, debt: _Debt, policy: Policy, today: date
-) -> tuple[Offer, list[str]]:
+def _evaluate_settlement(proposal: Proposal, debt: _Debt, policy: Policy, today: date) -> tuple[Offer, list[str]]:
     if policy.max_settlement_discount_pct == 0:
         offer, reasons = _evaluate_full(proposal, debt, policy, today)
         return offer, ["settlement_not_allowed", *reasons]
@@ -371,9 +357,7 @@ def _clamp_date(asked: date, earliest: date, latest: date, *, too_late: str) -> 
 
 
 def _dated(amounts: list[int], first_due: date, frequency: Frequency) -> tuple[Instalment, ...]:
-    return tuple(
-        Instalment(_nth_due_date(first_due, index, frequency), amount) for index, amount in enumerate(amounts)
-    )
+    return tuple(Instalment(_nth_due_date(first_due, index, frequency), amount) for index, amount in enumerate(amounts))
 
 
 def _nth_due_date(first_due: date, index: int, frequency: Frequency) -> date:

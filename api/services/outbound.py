@@ -55,6 +55,7 @@ class Outbound:
 # Rules
 # -------------------------------------------------------------------------------------------------------
 
+
 def last_inbound_at(session: Session, conversation_id: str) -> dt.datetime | None:
     return session.scalar(
         select(Message.created_at)
@@ -80,7 +81,9 @@ def _opted_out_since(session: Session, conversation: Conversation, kind: str | N
 
 
 def _needs_template(session: Session, settings: Settings, conversation: Conversation, template: str | None) -> bool:
-    return conversation.channel == Channel.WHATSAPP and not template and not within_whatsapp_window(session, settings, conversation)
+    return (
+        conversation.channel == Channel.WHATSAPP and not template and not within_whatsapp_window(session, settings, conversation)
+    )
 
 
 def blocked_reason(session: Session, settings: Settings, message: Message, conversation: Conversation) -> str | None:
@@ -96,6 +99,7 @@ def blocked_reason(session: Session, settings: Settings, message: Message, conve
 # -------------------------------------------------------------------------------------------------------
 # Rendering for the phone
 # -------------------------------------------------------------------------------------------------------
+
 
 def shorten(session: Session, settings: Settings, url: str) -> str:
     """Our own links become `<base>/l/<code>`; links elsewhere are left as they are."""
@@ -119,6 +123,7 @@ def render_for_phone(
 # -------------------------------------------------------------------------------------------------------
 # The writer
 # -------------------------------------------------------------------------------------------------------
+
 
 def write(session: Session, settings: Settings, conversation: Conversation, outbound: Outbound) -> Message:
     """The one place an outbound row is created. Raises `OptedOut` / `OutsideWhatsAppWindow` /

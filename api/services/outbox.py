@@ -28,8 +28,15 @@ from api.services.transport import Reply
 
 # Delivery reports' vocabulary (Twilio's) -> ours; a later status never goes back to an earlier one.
 CALLBACK_STATUS = {
-    "accepted": "sent", "scheduled": "sent", "queued": "sent", "sending": "sent", "sent": "sent",
-    "delivered": "delivered", "read": "delivered", "undelivered": "undelivered", "failed": "failed",
+    "accepted": "sent",
+    "scheduled": "sent",
+    "queued": "sent",
+    "sending": "sent",
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "delivered",
+    "undelivered": "undelivered",
+    "failed": "failed",
 }
 STATUS_RANK = {"pending": 0, "sending": 1, "sent": 2, "delivered": 3, "undelivered": 3, "failed": 3, "blocked": 3}
 

@@ -186,5 +186,13 @@ def record_contact_preference(
     )
     session.add(preference)
     session.flush()
-    audit(session, "bot", "contact_preference_recorded", "contact_preference", preference.id, channel=channel, time_window=time_window)
+    audit(
+        session,
+        "bot",
+        "contact_preference_recorded",
+        "contact_preference",
+        preference.id,
+        channel=channel,
+        time_window=time_window,
+    )
     return preference

@@ -83,7 +83,9 @@ def find_or_create_conversation(channel: str, channel_address: str, creditor_id:
             accounts = list(session.scalars(select(Account).where(Account.phone == channel_address).limit(2)))
             candidate = accounts[0] if len(accounts) == 1 else None
         if creditor_id is None:
-            creditor_id = candidate.creditor_id if candidate else session.scalar(select(Creditor.id).order_by(Creditor.id).limit(1))
+            creditor_id = (
+                candidate.creditor_id if candidate else session.scalar(select(Creditor.id).order_by(Creditor.id).limit(1))
+            )
             if creditor_id is None:
                 raise RuntimeError("No creditor is configured: load one (make run loads the demo creditor).")
         conversation = Conversation(
@@ -126,9 +128,7 @@ class ConversationRouter:
         """
         lock = self._lock(conversation_id)
         if lock.locked():
-            stored = await to_thread.run_sync(
-                self.store_inbound, conversation_id, text, channel_message_id, language_hint
-            )
+            stored = await to_thread.run_sync(self.store_inbound, conversation_id, text, channel_message_id, language_hint)
             if stored.rejected:
                 return [stored.rejected]
             return await self.process(conversation_id, stored.message_id)
@@ -185,9 +185,7 @@ class ConversationRouter:
                 if conversation.candidate_account_id
                 else None
             )
-            conversation.language = (
-                detect_language(text) or language_hint or account_language or self.settings.default_language
-            )
+            conversation.language = detect_language(text) or language_hint or account_language or self.settings.default_language
         conversation.last_message_at = utcnow()
         session.flush()
         log.info("message_received", conversation_id=conversation.id, message_id=message.id, chars=len(text))
@@ -277,7 +275,9 @@ class ConversationRouter:
         try:
             replies: list[Reply] = []
             if not item["opened"]:
-                replies += [_reply_from_rasa(r) for r in await self._rasa(item["channel"], conversation_id, OPENING_PAYLOAD, metadata)]
+                replies += [
+                    _reply_from_rasa(r) for r in await self._rasa(item["channel"], conversation_id, OPENING_PAYLOAD, metadata)
+                ]
                 await to_thread.run_sync(self._mark_opened, conversation_id)
             replies += [_reply_from_rasa(r) for r in await self._rasa(item["channel"], conversation_id, item["text"], metadata)]
         except RasaUnavailable:
@@ -327,9 +327,7 @@ class ConversationRouter:
         with session_scope() as session:
             session.get_one(Conversation, conversation_id).opened_at = utcnow()
 
-    def _finish(
-        self, conversation_id: str, message_id: int, status: str, error: str | None, replies: list[Reply]
-    ) -> list[Reply]:
+    def _finish(self, conversation_id: str, message_id: int, status: str, error: str | None, replies: list[Reply]) -> list[Reply]:
         """Marks the debtor's message and stores the replies, in one transaction."""
         with session_scope() as session:
             message = session.get_one(Message, message_id)

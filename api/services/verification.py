@@ -77,21 +77,22 @@ def reference_digest(secret_key: str, creditor_id: int, reference: str) -> str:
 
 
 def failed_attempts(session: Session, conversation: Conversation) -> int:
-    return session.scalar(
-        select(func.count())
-        .select_from(VerificationAttempt)
-        .where(
-            VerificationAttempt.conversation_id == conversation.id,
-            VerificationAttempt.succeeded.is_(False),
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(VerificationAttempt)
+            .where(
+                VerificationAttempt.conversation_id == conversation.id,
+                VerificationAttempt.succeeded.is_(False),
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def active_lock(session: Session, digest: str) -> VerificationLock | None:
     return session.scalar(
-        select(VerificationLock).where(
-            VerificationLock.reference_digest == digest, VerificationLock.unlocked_at.is_(None)
-        )
+        select(VerificationLock).where(VerificationLock.reference_digest == digest, VerificationLock.unlocked_at.is_(None))
     )
 
 
@@ -105,8 +106,10 @@ def _reference_failures(session: Session, digest: str) -> int:
     last_unlock = session.scalar(
         select(func.max(VerificationLock.unlocked_at)).where(VerificationLock.reference_digest == digest)
     )
-    query = select(func.count()).select_from(VerificationAttempt).where(
-        VerificationAttempt.reference_digest == digest, VerificationAttempt.succeeded.is_(False)
+    query = (
+        select(func.count())
+        .select_from(VerificationAttempt)
+        .where(VerificationAttempt.reference_digest == digest, VerificationAttempt.succeeded.is_(False))
     )
     since = max((t for t in (last_success, last_unlock) if t is not None), default=None)
     if since is not None:
@@ -179,7 +182,9 @@ def check_document_holder(session: Session, settings: Settings, account: Account
     digest = reference_digest(settings.secret_key, account.creditor_id, account.reference)
     locked = active_lock(session, digest) is not None
     ok = factors_match(account, account.reference, date_of_birth) and not locked
-    session.add(VerificationAttempt(conversation_id=None, account_id=account.id if ok else None, reference_digest=digest, succeeded=ok))
+    session.add(
+        VerificationAttempt(conversation_id=None, account_id=account.id if ok else None, reference_digest=digest, succeeded=ok)
+    )
     session.flush()
     if not ok and not locked:
         _lock_after_too_many_failures(session, settings, digest, account)

@@ -34,7 +34,7 @@ class RedirectingHttpClient(TwilioHttpClient):
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - library signature
         if url.startswith(TWILIO_API):
-            url = self.base_url + url[len(TWILIO_API):]
+            url = self.base_url + url[len(TWILIO_API) :]
         return super().request(method, url, *args, **kwargs)
 
 

@@ -97,9 +97,9 @@ async def signed_form(request: Request, settings: Settings) -> dict[str, str]:
 def _number(value: str | None, channel: str) -> str:
     """The E.164 number of a Twilio address (`+33...`, or `whatsapp:+33...` on WhatsApp)."""
     prefix = "whatsapp:" if channel == "whatsapp" else ""
-    if not value or not value.startswith(prefix) or not E164.match(value[len(prefix):]):
+    if not value or not value.startswith(prefix) or not E164.match(value[len(prefix) :]):
         raise WebhookError(400, "malformed_address", f"From and To must be {prefix}+<E.164 number>.")
-    return value[len(prefix):]
+    return value[len(prefix) :]
 
 
 def parse_inbound(params: dict[str, str], channel: str, settings: Settings) -> dict[str, Any]:
@@ -122,9 +122,7 @@ def parse_inbound(params: dict[str, str], channel: str, settings: Settings) -> d
 
 def _already_stored(channel: str, sid: str) -> bool:
     with session_scope() as session:
-        return session.scalar(
-            select(Message.id).where(Message.channel == channel, Message.channel_message_id == sid)
-        ) is not None
+        return session.scalar(select(Message.id).where(Message.channel == channel, Message.channel_message_id == sid)) is not None
 
 
 def handle_keyword(settings: Settings, conversation_id: str, message_id: int, kind: str) -> None:
@@ -149,7 +147,9 @@ def handle_keyword(settings: Settings, conversation_id: str, message_id: int, ki
         message.status, message.processed_at, message.error = "processed", utcnow(), f"keyword_{kind}"
         if reply:
             outbound.write(
-                session, settings, conversation,
+                session,
+                settings,
+                conversation,
                 outbound.Outbound(text=reply[0], author="system", kind=reply[1], in_reply_to=message.id),
             )
 
@@ -181,7 +181,11 @@ async def receive(
         conversation_id = await to_thread.run_sync(find_or_create_conversation, channel, inbound["from"])
         try:
             stored = await to_thread.run_sync(
-                conversation_router.store_inbound, conversation_id, inbound["body"], inbound["sid"], keyword_language(inbound["body"])
+                conversation_router.store_inbound,
+                conversation_id,
+                inbound["body"],
+                inbound["sid"],
+                keyword_language(inbound["body"]),
             )
             break
         except ConversationClosed:
@@ -210,7 +214,9 @@ TWIML_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/sms", response_class=Response, responses=TWIML_RESPONSES, summary="Inbound SMS (Twilio webhook)")
-async def inbound_sms(request: Request, settings: SettingsDep, conversation_router: RouterDep, phone_outbox: OutboxDep) -> Response:
+async def inbound_sms(
+    request: Request, settings: SettingsDep, conversation_router: RouterDep, phone_outbox: OutboxDep
+) -> Response:
     return await receive(request, "sms", settings, conversation_router, phone_outbox)
 
 

@@ -31,9 +31,7 @@ CHANNEL = "webchat"
 def bot_uttered_payload(reply: Reply) -> dict[str, Any]:
     payload: dict[str, Any] = {"text": reply.text}
     if reply.buttons:
-        payload["quick_replies"] = [
-            {"content_type": "text", "title": b["title"], "payload": b["payload"]} for b in reply.buttons
-        ]
+        payload["quick_replies"] = [{"content_type": "text", "title": b["title"], "payload": b["payload"]} for b in reply.buttons]
     return payload
 
 
@@ -69,9 +67,12 @@ def _client_address(environ: dict[str, Any]) -> str:
 
 def _has_conversation(address: str) -> bool:
     with session_scope() as session:
-        return session.scalar(
-            select(Conversation.id).where(Conversation.channel == CHANNEL, Conversation.channel_address == address).limit(1)
-        ) is not None
+        return (
+            session.scalar(
+                select(Conversation.id).where(Conversation.channel == CHANNEL, Conversation.channel_address == address).limit(1)
+            )
+            is not None
+        )
 
 
 def create_webchat_server(
@@ -116,7 +117,9 @@ def create_webchat_server(
         if session_id is None:
             if not await limiter.hit(new_sessions, "webchat-session", socket_session.get("client", "unknown")):
                 log.warning("webchat_sessions_throttled")
-                await sio.emit("error", {"error": "rate_limited", "detail": "too many new sessions from this client; try later"}, room=sid)
+                await sio.emit(
+                    "error", {"error": "rate_limited", "detail": "too many new sessions from this client; try later"}, room=sid
+                )
                 return
             session_id = secrets.token_hex(20)
         address = session_address(session_id)

@@ -8,8 +8,12 @@ from sqlalchemy.orm import Session
 from api.main import create_app
 
 ACCOUNT = {
-    "reference": "CR-77001", "debtor_name": "Test", "date_of_birth": "1980-01-01", "language": "fr",
-    "balance_minor": 1000, "due_date": "2026-10-01",
+    "reference": "CR-77001",
+    "debtor_name": "Test",
+    "date_of_birth": "1980-01-01",
+    "language": "fr",
+    "balance_minor": 1000,
+    "due_date": "2026-10-01",
 }
 
 

@@ -37,7 +37,13 @@ def api(monkeypatch) -> list[tuple[str, dict[str, Any]]]:
 
     async def call(method: str, conversation_id: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         calls.append((path, body or {}))
-        return {"id": 1, "priority": 2, "open_now": False, "expected_wait_minutes": 15, "next_open_text": "lundi 7 décembre, 09:00"}
+        return {
+            "id": 1,
+            "priority": 2,
+            "open_now": False,
+            "expected_wait_minutes": 15,
+            "next_open_text": "lundi 7 décembre, 09:00",
+        }
 
     # Every action reaches the api through the client's one `call`.
     monkeypatch.setattr(api_client, "call", call)

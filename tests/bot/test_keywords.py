@@ -69,7 +69,13 @@ def test_contact_preferences(text, channel, window):
 
 @pytest.mark.parametrize(
     ("text", "means"),
-    [("j'ai fait un virement", "transfer"), ("paid by card", "card"), ("par chèque", "cheque"), ("le prélèvement est passé", "direct_debit"), ("I paid", None)],
+    [
+        ("j'ai fait un virement", "transfer"),
+        ("paid by card", "card"),
+        ("par chèque", "cheque"),
+        ("le prélèvement est passé", "direct_debit"),
+        ("I paid", None),
+    ],
 )
 def test_payment_means(text, means):
     assert keywords.payment_means(text) == means
@@ -77,7 +83,16 @@ def test_payment_means(text, means):
 
 @pytest.mark.parametrize(
     ("text", "language"),
-    [("can we speak French?", "fr"), ("en anglais svp", "en"), ("parlez-vous français", "fr"), ("English please", "en"), ("autre langue", None), ("do you speak Polish?", "other"), ("en espagnol svp", "other"), ("in English, not Spanish", "en")],
+    [
+        ("can we speak French?", "fr"),
+        ("en anglais svp", "en"),
+        ("parlez-vous français", "fr"),
+        ("English please", "en"),
+        ("autre langue", None),
+        ("do you speak Polish?", "other"),
+        ("en espagnol svp", "other"),
+        ("in English, not Spanish", "en"),
+    ],
 )
 def test_requested_language(text, language):
     assert keywords.requested_language(text) == language

@@ -141,7 +141,28 @@ def test_english_number_words_round_trip(value: int) -> None:
 
 def _english_words(value: int) -> str:
     """Spells a number the British way, to check the parser against an independent writer."""
-    small = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+    small = [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+    ]
     tens = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
     parts = []
     thousands, rest = divmod(value, 1000)
@@ -313,8 +334,14 @@ def test_add_months_stays_within_the_target_month(today: datetime.date, months: 
 @given(today=st.dates(min_value=D(2000, 1, 1), max_value=D(2090, 12, 31)))
 def test_future_looking_phrases_never_resolve_to_the_past(today: datetime.date) -> None:
     for text, language in [
-        ("vendredi prochain", "fr"), ("next Monday", "en"), ("fin du mois", "fr"), ("end of the month", "en"),
-        ("début du mois prochain", "fr"), ("le mois prochain", "fr"), ("15/12", "fr"), ("the 1st", "en"),
+        ("vendredi prochain", "fr"),
+        ("next Monday", "en"),
+        ("fin du mois", "fr"),
+        ("end of the month", "en"),
+        ("début du mois prochain", "fr"),
+        ("le mois prochain", "fr"),
+        ("15/12", "fr"),
+        ("the 1st", "en"),
         ("29 février", "fr"),
     ]:
         resolved = parse_date(text, language, today)

@@ -24,14 +24,49 @@ ACTIONS_CODE = "\n".join(p.read_text() for p in (ROOT / "actions").glob("*.py"))
 
 FORBIDDEN = {
     "fr": [
-        "huissier", "tribunal", "saisie", "poursuites", "injonction", "mise en demeure", "contentieux",
-        "avocat", "plainte", "dernier avertissement", "immédiatement", "sans délai", "dernière chance",
-        "honte", "irresponsable", "mauvais payeur", "fichage", "sanction", "pénalités", "vous devez payer",
+        "huissier",
+        "tribunal",
+        "saisie",
+        "poursuites",
+        "injonction",
+        "mise en demeure",
+        "contentieux",
+        "avocat",
+        "plainte",
+        "dernier avertissement",
+        "immédiatement",
+        "sans délai",
+        "dernière chance",
+        "honte",
+        "irresponsable",
+        "mauvais payeur",
+        "fichage",
+        "sanction",
+        "pénalités",
+        "vous devez payer",
     ],
     "en": [
-        "bailiff", "court", "seize", "seizure", "lawsuit", "sue ", "legal action", "attorney", "lawyer",
-        "final warning", "immediately", "last chance", "shame", "irresponsible", "deadbeat", "arrest",
-        "penalty", "you must pay", "blacklist", "hereby", "pursuant",
+        "bailiff",
+        "court",
+        "seize",
+        "seizure",
+        "lawsuit",
+        "sue ",
+        "legal action",
+        "attorney",
+        "lawyer",
+        "final warning",
+        "immediately",
+        "last chance",
+        "shame",
+        "irresponsible",
+        "deadbeat",
+        "arrest",
+        "penalty",
+        "you must pay",
+        "blacklist",
+        "hereby",
+        "pursuant",
     ],
 }
 
@@ -40,8 +75,14 @@ SMS = "twilio"  # the output channel of our SMS / WhatsApp connector
 SMS_MAX_SEGMENTS = {"utter_disclosure": 3}  # all DESIGN.md §5 disclosure items must stay; 2 segments otherwise
 # Estimated length of what fills a placeholder in an SMS (links are shortened before sending); others count 12.
 PLACEHOLDER_CHARS = {
-    "collector_name": 26, "creditor_name": 18, "support_resources_text": 120, "payment_methods_text": 90,
-    "schedule_text": 80, "document_url": 30, "debt_origin": 60, "privacy_contact": 30,
+    "collector_name": 26,
+    "creditor_name": 18,
+    "support_resources_text": 120,
+    "payment_methods_text": 90,
+    "schedule_text": 80,
+    "document_url": 30,
+    "debt_origin": 60,
+    "privacy_contact": 30,
 }
 PLACEHOLDER_DEFAULT_CHARS = 12
 TWO_SEGMENTS = 306  # GSM-7 septets in 2 concatenated parts
@@ -95,7 +136,9 @@ SMS_RESPONSES = sorted(name for name in RESPONSES if SMS in channels(name))
 @pytest.mark.parametrize("name", sorted(RESPONSES))
 def test_every_response_exists_in_french_and_english(name):
     for channel in channels(name):
-        assert set(variants(name, channel)) == {"fr", "en"}, f"{name} must have a French and an English {channel or 'default'} variant"
+        assert set(variants(name, channel)) == {"fr", "en"}, (
+            f"{name} must have a French and an English {channel or 'default'} variant"
+        )
     in_some_language = sum(len(v) for channel in channels(name) for v in variants(name, channel).values())
     assert len(RESPONSES[name]) == in_some_language, f"{name} has a variant with no language"
 
@@ -127,10 +170,26 @@ def test_no_response_threatens_shames_or_rushes(name, language):
 
 def test_the_disclosure_says_automated_collector_creditor_purpose_recording_person_and_stop():
     required = {
-        "fr": ("assistant automatique", "{collector_name}", "{creditor_name}", "recouvrement", "utilisées à cette fin",
-               "enregistrée", "conseiller", "STOP"),
-        "en": ("automated assistant", "{collector_name}", "{creditor_name}", "collect a debt", "used for that purpose",
-               "recorded", "person", "STOP"),
+        "fr": (
+            "assistant automatique",
+            "{collector_name}",
+            "{creditor_name}",
+            "recouvrement",
+            "utilisées à cette fin",
+            "enregistrée",
+            "conseiller",
+            "STOP",
+        ),
+        "en": (
+            "automated assistant",
+            "{collector_name}",
+            "{creditor_name}",
+            "collect a debt",
+            "used for that purpose",
+            "recorded",
+            "person",
+            "STOP",
+        ),
     }
     for language, words in required.items():
         for variant in every_variant("utter_disclosure", language):
@@ -138,9 +197,18 @@ def test_the_disclosure_says_automated_collector_creditor_purpose_recording_pers
             assert not missing, f"utter_disclosure ({language}, {variant.get('channel') or 'default'}) lacks {missing}"
 
 
-@pytest.mark.parametrize("name", ["utter_disclosure", "utter_ask_account_reference", "utter_ask_identity_secret",
-                                  "utter_verification_failed", "utter_verification_locked", "utter_need_verification",
-                                  "utter_wrong_person"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "utter_disclosure",
+        "utter_ask_account_reference",
+        "utter_ask_identity_secret",
+        "utter_verification_failed",
+        "utter_verification_locked",
+        "utter_need_verification",
+        "utter_wrong_person",
+    ],
+)
 def test_responses_before_verification_reveal_nothing_about_the_debt(name):
     for variant in RESPONSES[name]:
         for variable in re.findall(r"\{(\w+)\}", variant["text"]):
@@ -173,7 +241,9 @@ def test_sms_variants_fit_in_two_segments(name, language):
 def test_sms_variants_keep_the_variables_and_buttons_of_the_default_variant(name, language):
     default = variants(name)[language][0]
     for variant in variants(name, SMS)[language]:
-        assert variables(variant["text"]) <= variables(default["text"]), f"{name} ({language}) fills a variable the web variant does not"
+        assert variables(variant["text"]) <= variables(default["text"]), (
+            f"{name} ({language}) fills a variable the web variant does not"
+        )
         assert variant.get("buttons", []) == default.get("buttons", []), f"{name} ({language}) changes the buttons by SMS"
 
 

@@ -161,10 +161,14 @@ def test_outside_the_team_hours_the_debtor_is_told_when_and_the_bot_keeps_helpin
     account = new_account(creditor, "fr")
     opening_day = dt.date.today() + dt.timedelta(days=2)
     day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[opening_day.weekday()]
-    closed_now = {"agent_hours": {"timezone": "Europe/Paris", "weekly": {day: [["09:00", "10:00"]]}},
-                  "expected_wait_minutes": 10, "review_disputes": False}
+    closed_now = {
+        "agent_hours": {"timezone": "Europe/Paris", "weekly": {day: [["09:00", "10:00"]]}},
+        "expected_wait_minutes": 10,
+        "review_disputes": False,
+    }
     assert creditor.put("/api/v1/handoff-settings", json=closed_now).status_code == 200
     try:
+
         async def conversation() -> tuple[str, str]:
             async with WebChatDebtor(stack.api_url, "fr") as debtor:
                 for message in ("Bonjour", account["reference"], "12/03/1985"):

@@ -58,9 +58,11 @@ class Watch:
         page.on("pageerror", lambda error: self.problems.append(f"page error {error}"))
         page.on(
             "console",
-            lambda message: self.problems.append(f"console {message.text}")
-            if csp and message.type == "error" and "Content Security Policy" in message.text
-            else None,
+            lambda message: (
+                self.problems.append(f"console {message.text}")
+                if csp and message.type == "error" and "Content Security Policy" in message.text
+                else None
+            ),
         )
         return page
 
@@ -257,9 +259,9 @@ def test_an_sms_debtor_is_answered_by_an_agent_on_their_phone(stack, creditor, b
 
         phone.say("je peux payer 100 euros par mois")
         transcript = agent.locator("[data-testid=transcript]")
-        expect(transcript.locator("[data-testid=message][data-author=debtor][data-channel=sms]", has_text="100 euros")).to_be_visible(
-            timeout=LONG
-        )
+        expect(
+            transcript.locator("[data-testid=message][data-author=debtor][data-channel=sms]", has_text="100 euros")
+        ).to_be_visible(timeout=LONG)
         plan = record_plan_and_send_confirmation(agent, dt.date.today() + dt.timedelta(days=14))
         confirmation = expect_on_phone(phone, plan)
         assert "/l/" in confirmation  # the document link is shortened for SMS

@@ -104,7 +104,9 @@ def test_a_made_up_session_id_gets_a_fresh_session_and_a_reload_resumes_its_own(
             assert reloaded.session_id == session_id
             await reloaded.say("Merci")
         with create_engine(stack.database_url).connect() as db:
-            conversations = db.execute(text("select count(*) from conversations where channel_address = :a"), {"a": address}).scalar_one()
+            conversations = db.execute(
+                text("select count(*) from conversations where channel_address = :a"), {"a": address}
+            ).scalar_one()
         assert conversations == 1 and session_id not in address
 
     asyncio.run(scenario())

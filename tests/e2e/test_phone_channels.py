@@ -61,8 +61,17 @@ def debtor_for(stack, account: dict, channel: str = "sms") -> PhoneDebtor:
 def queue_directly(stack, conversation_id: str, body: str, status: str = "pending", author: str = "agent") -> None:
     """An outbound row written by another producer (an agent reply, a reminder), as the api's models do."""
     with Session(create_engine(stack.database_url)) as session, session.begin():
-        session.add(Message(conversation_id=conversation_id, direction="outbound", author=author, channel="sms",
-                            text=body, payload={}, status=status))
+        session.add(
+            Message(
+                conversation_id=conversation_id,
+                direction="outbound",
+                author=author,
+                channel="sms",
+                text=body,
+                payload={},
+                status=status,
+            )
+        )
 
 
 def db_rows(stack, sql: str, **params: object) -> list:
@@ -166,8 +175,10 @@ def test_stop_start_by_sms(stack, creditor, language, stop, confirmation, start_
     assert [c.kind for c in consents] == ["opt_out", "opt_in"]
 
 
-@pytest.mark.parametrize(("keyword", "words"), [("AIDE", ["conseiller", "STOP", "Lumière Énergie SA"]),
-                                                ("HELP", ["AGENT", "STOP", "Lumière Énergie SA"])])
+@pytest.mark.parametrize(
+    ("keyword", "words"),
+    [("AIDE", ["conseiller", "STOP", "Lumière Énergie SA"]), ("HELP", ["AGENT", "STOP", "Lumière Énergie SA"])],
+)
 def test_help_keyword(stack, creditor, keyword, words):
     account = new_account(creditor, "fr" if keyword == "AIDE" else "en")
     debtor = debtor_for(stack, account)
@@ -193,8 +204,9 @@ def test_the_outbox_retries_after_a_twilio_error_and_sends_once(stack, creditor)
 
 def test_delivery_reports_update_the_outbox_and_failures_show_on_the_account(stack, creditor):
     account = new_account(creditor, "en")
-    httpx.post(f"{stack.twilio_url}/_fake/undeliverable", json={"to": account["phone"], "status": "undelivered"},
-               timeout=10).raise_for_status()
+    httpx.post(
+        f"{stack.twilio_url}/_fake/undeliverable", json={"to": account["phone"], "status": "undelivered"}, timeout=10
+    ).raise_for_status()
     debtor = debtor_for(stack, account)
     debtor.say("Hello")
     deadline = time.monotonic() + 20

@@ -169,9 +169,7 @@ def test_stop_is_recorded_as_an_opt_out(stack, creditor, language, verify, stop)
     assert ("plus de messages" in reply) if language == "fr" else ("no longer receive" in reply)
     engine = create_engine(stack_database(stack))
     with engine.connect() as db:
-        consents = db.execute(
-            text("select kind, channel from consents where channel_address = :a"), {"a": address}
-        ).all()
+        consents = db.execute(text("select kind, channel from consents where channel_address = :a"), {"a": address}).all()
     assert [(c.kind, c.channel) for c in consents] == [("opt_out", "webchat")]
 
 

@@ -60,7 +60,6 @@ class WebChatDebtor:
         self.transcript += [("bot", r.get("text", "")) for r in replies]
         return replies
 
-
     async def replies_so_far(self) -> list[dict[str, Any]]:
         """Whatever arrived unasked (after a short wait), without waiting for a reply that should not come."""
         await asyncio.sleep(QUIET_AFTER_LAST_REPLY)

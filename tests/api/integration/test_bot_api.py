@@ -84,7 +84,9 @@ def test_three_failures_lock_the_conversation_and_ask_for_a_human(client, action
 
 
 def test_offers_need_verification(client, actions_headers, conversation_id):
-    response = bot(client, actions_headers, "POST", conversation_id, "/offers", {"kind": "instalments", "instalment_amount_minor": 5000})
+    response = bot(
+        client, actions_headers, "POST", conversation_id, "/offers", {"kind": "instalments", "instalment_amount_minor": 5000}
+    )
     assert response.status_code == 403
 
 
@@ -199,7 +201,9 @@ def test_a_payment_claim_pauses_reminders_until_checked(client, actions_headers,
     assert response.status_code == 201
     account = client.get("/api/v1/accounts/CR-10001", headers=creditor_headers).json()
     assert account["reminders_paused"] is True
-    assert [(c["paid_on"], c["means"], c["status"]) for c in account["payment_claims"]] == [("2026-11-02", "transfer", "to_check")]
+    assert [(c["paid_on"], c["means"], c["status"]) for c in account["payment_claims"]] == [
+        ("2026-11-02", "transfer", "to_check")
+    ]
 
 
 def test_a_payment_claimed_in_the_future_is_refused(client, actions_headers, conversation_id):
@@ -219,7 +223,12 @@ def test_a_new_plan_replaces_the_active_one(client, actions_headers, creditor_he
     verify(client, actions_headers, conversation_id, date_of_birth="1985-03-12")
     for amount in (10000, 5000):
         offer = bot(
-            client, actions_headers, "POST", conversation_id, "/offers", {"kind": "instalments", "instalment_amount_minor": amount}
+            client,
+            actions_headers,
+            "POST",
+            conversation_id,
+            "/offers",
+            {"kind": "instalments", "instalment_amount_minor": amount},
         ).json()
         bot(client, actions_headers, "POST", conversation_id, f"/offers/{offer['offer_id']}/summary")
         bot(client, actions_headers, "POST", conversation_id, f"/offers/{offer['offer_id']}/accept", {})
@@ -264,7 +273,10 @@ def test_failures_across_conversations_lock_the_reference_until_unlocked(client,
     unlocked = client.post("/api/v1/accounts/CR-10001/verification-unlock", headers=creditor_headers)
     assert unlocked.status_code == 200 and unlocked.json() == {"unlocked": True}
     assert client.get("/api/v1/accounts/CR-10001", headers=creditor_headers).json()["verification_locked"] is False
-    assert verify(client, actions_headers, new_conversation("after-unlock"), date_of_birth="1985-03-12").json()["status"] == "verified"
+    assert (
+        verify(client, actions_headers, new_conversation("after-unlock"), date_of_birth="1985-03-12").json()["status"]
+        == "verified"
+    )
     again = client.post("/api/v1/accounts/CR-10001/verification-unlock", headers=creditor_headers).json()
     assert again == {"unlocked": False}
 
@@ -288,7 +300,9 @@ def _confirmed_document_link(client, actions_headers, creditor_headers, conversa
     return account["confirmations"][0]["document_url"].removeprefix("http://testserver")
 
 
-def test_a_document_link_asks_for_the_date_of_birth_and_guesses_lock_it(client, actions_headers, creditor_headers, conversation_id):
+def test_a_document_link_asks_for_the_date_of_birth_and_guesses_lock_it(
+    client, actions_headers, creditor_headers, conversation_id
+):
     link = _confirmed_document_link(client, actions_headers, creditor_headers, conversation_id)
     page = client.get(link)
     assert page.status_code == 200 and "date_of_birth" in page.text and "Marie Dupont" not in page.text

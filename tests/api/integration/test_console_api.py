@@ -20,7 +20,10 @@ from api.services.errors import ConversationClosed
 from api.services.router import ConversationRouter, find_or_create_conversation
 from api.services.transport import Transports
 
-ALWAYS_OPEN = {"timezone": "Europe/Paris", "weekly": {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
+ALWAYS_OPEN = {
+    "timezone": "Europe/Paris",
+    "weekly": {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+}
 NEVER_OPEN = {"timezone": "Europe/Paris", "weekly": {}}
 PASSWORD = "a-long-enough-password"
 
@@ -45,7 +48,9 @@ def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> dict[st
 def conversation(channel: str = "webchat", address: str | None = None, reference: str | None = None) -> str:
     with session_scope() as session:
         creditor = session.scalars(select(Creditor)).one()
-        row = Conversation(creditor_id=creditor.id, channel=channel, channel_address=address or f"session-{channel}-{id(object())}")
+        row = Conversation(
+            creditor_id=creditor.id, channel=channel, channel_address=address or f"session-{channel}-{id(object())}"
+        )
         if reference:
             from api.models import Account
 
@@ -83,7 +88,10 @@ def test_every_console_endpoint_refuses_a_request_without_a_session(client):
     assert checked >= 14
     page = client.get("/console", follow_redirects=False)
     assert page.status_code == 303 and page.headers["location"] == "/console/login"
-    with pytest.raises(WebSocketDisconnect), client.websocket_connect("/console/ws", headers={"origin": "http://testserver"}) as socket:
+    with (
+        pytest.raises(WebSocketDisconnect),
+        client.websocket_connect("/console/ws", headers={"origin": "http://testserver"}) as socket,
+    ):
         socket.receive_json()
 
 
@@ -98,14 +106,19 @@ def test_state_changing_requests_need_the_session_csrf_token(agent_client):
     conversation_id = conversation()
     hand_over(conversation_id, "request_human")
     assert client.post(f"/console/api/conversations/{conversation_id}/claim").status_code == 403
-    assert client.post(f"/console/api/conversations/{conversation_id}/claim", headers={"X-CSRF-Token": "wrong"}).status_code == 403
+    assert (
+        client.post(f"/console/api/conversations/{conversation_id}/claim", headers={"X-CSRF-Token": "wrong"}).status_code == 403
+    )
     assert client.post(f"/console/api/conversations/{conversation_id}/claim", headers=csrf).status_code == 200
 
 
 def test_sign_in_refuses_wrong_passwords_then_locks_for_a_while(client):
     new_agent("carol@agency.example")
     for _ in range(5):
-        assert client.post("/console/api/session", json={"email": "carol@agency.example", "password": "wrong-password!"}).status_code == 401
+        assert (
+            client.post("/console/api/session", json={"email": "carol@agency.example", "password": "wrong-password!"}).status_code
+            == 401
+        )
     locked = client.post("/console/api/session", json={"email": "carol@agency.example", "password": PASSWORD})
     assert locked.status_code == 429
     # An unknown e-mail is refused the same way as a wrong password.
@@ -158,7 +171,10 @@ def test_vulnerability_handoffs_sort_before_others(agent_client):
     assert [h["conversation_id"] for h in queue] == [distress, complaint, routine]
     assert [h["priority"] for h in queue] == [0, 1, 2]
     with session_scope() as session:
-        states = {c.id: c.state for c in session.scalars(select(Conversation).where(Conversation.id.in_(queue and [routine, complaint, distress])))}
+        states = {
+            c.id: c.state
+            for c in session.scalars(select(Conversation).where(Conversation.id.in_(queue and [routine, complaint, distress])))
+        }
     assert set(states.values()) == {"waiting_for_agent"}
 
 
@@ -183,11 +199,17 @@ def test_an_agent_reply_on_sms_goes_through_the_outbox(agent_client):
     conversation_id = conversation("sms", "+33622222222")
     hand_over(conversation_id, "request_human")
     client.post(f"/console/api/conversations/{conversation_id}/claim", headers=csrf)
-    sent = client.post(f"/console/api/conversations/{conversation_id}/messages", json={"text": "Bonjour, je suis Alice."}, headers=csrf)
+    sent = client.post(
+        f"/console/api/conversations/{conversation_id}/messages", json={"text": "Bonjour, je suis Alice."}, headers=csrf
+    )
     assert sent.status_code == 201
     with session_scope() as session:
         (message,) = session.scalars(select(Message).where(Message.conversation_id == conversation_id)).all()
-    assert (message.author, message.direction, message.status in ("pending", "sending", "sent", "failed")) == ("agent", "outbound", True)
+    assert (message.author, message.direction, message.status in ("pending", "sending", "sent", "failed")) == (
+        "agent",
+        "outbound",
+        True,
+    )
 
 
 def test_outside_hours_the_handoff_is_queued_and_the_bot_keeps_the_conversation(client, creditor_headers, actions_headers):
@@ -200,7 +222,9 @@ def test_outside_hours_the_handoff_is_queued_and_the_bot_keeps_the_conversation(
     hours = {"timezone": "Europe/Paris", "weekly": {"mon": [["09:00", "18:00"]]}}
     set_hours(client, creditor_headers, hours)
     with session_scope() as session:
-        team = handoffs.availability(session.scalars(select(Creditor)).one(), dt.datetime(2026, 12, 5, 20, 0, tzinfo=dt.timezone.utc))
+        team = handoffs.availability(
+            session.scalars(select(Creditor)).one(), dt.datetime(2026, 12, 5, 20, 0, tzinfo=dt.timezone.utc)
+        )
         assert team.open_now is False and team.next_open_at.isoformat() == "2026-12-07T09:00:00+01:00"
         assert session.get(Conversation, conversation_id).state == "bot"
         assert session.scalar(select(Handoff.status).where(Handoff.conversation_id == conversation_id)) == "open"
@@ -239,11 +263,17 @@ def test_a_commitment_beyond_the_policy_needs_a_reason_and_is_audited(agent_clie
     refused = client.post(f"/console/api/conversations/{conversation_id}/commitments", json=asked, headers=csrf)
     assert refused.status_code == 422 and refused.json()["type"] == "urn:problem:outside_policy"
     assert "below_min_instalment" in refused.json()["reasons"] and refused.json()["counter_offer"]["total_text"]
-    bad_amount = client.post(f"/console/api/conversations/{conversation_id}/commitments", json={**asked, "instalment_amount": "25,005"}, headers=csrf)
+    bad_amount = client.post(
+        f"/console/api/conversations/{conversation_id}/commitments", json={**asked, "instalment_amount": "25,005"}, headers=csrf
+    )
     assert bad_amount.status_code == 422
     granted = client.post(
         f"/console/api/conversations/{conversation_id}/commitments",
-        json={**asked, "instalment_amount": "250,00", "outside_policy_reason": "Income documented: 250 € a month is what he can keep up."},
+        json={
+            **asked,
+            "instalment_amount": "250,00",
+            "outside_policy_reason": "Income documented: 250 € a month is what he can keep up.",
+        },
         headers=csrf,
     )
     assert granted.status_code == 201, granted.text
@@ -300,8 +330,20 @@ def test_notes_disputes_and_vulnerability_from_the_console(agent_client, credito
     conversation_id = conversation(reference="CR-20002")
     hand_over(conversation_id, "complaint")
     client.post(f"/console/api/conversations/{conversation_id}/claim", headers=csrf)
-    assert client.post(f"/console/api/conversations/{conversation_id}/notes", json={"text": "Called back, upset about a meter reading."}, headers=csrf).status_code == 201
-    assert client.post(f"/console/api/conversations/{conversation_id}/disputes", json={"reason": "wrong_amount"}, headers=csrf).status_code == 201
+    assert (
+        client.post(
+            f"/console/api/conversations/{conversation_id}/notes",
+            json={"text": "Called back, upset about a meter reading."},
+            headers=csrf,
+        ).status_code
+        == 201
+    )
+    assert (
+        client.post(
+            f"/console/api/conversations/{conversation_id}/disputes", json={"reason": "wrong_amount"}, headers=csrf
+        ).status_code
+        == 201
+    )
     assert client.post(f"/console/api/conversations/{conversation_id}/vulnerability", headers=csrf).status_code == 201
     view = client.get(f"/console/api/conversations/{conversation_id}").json()
     assert view["notes"][0]["agent"]["name"] == "Alice" and view["claimed_by_me"] is True
@@ -315,10 +357,14 @@ def test_a_debtor_who_insists_on_a_proposal_outside_the_policy_is_handed_over(cl
     set_hours(client, creditor_headers, ALWAYS_OPEN)
     conversation_id = conversation(reference="CR-10002")
     below_minimum = {"kind": "instalments", "instalment_amount_minor": 2500}
-    first = client.post(f"/internal/v1/conversations/{conversation_id}/offers", json=below_minimum, headers=actions_headers).json()
+    first = client.post(
+        f"/internal/v1/conversations/{conversation_id}/offers", json=below_minimum, headers=actions_headers
+    ).json()
     assert first["accepted"] is False and "handoff" not in first  # a counter-offer first: the bot's job
     again = client.post(
-        f"/internal/v1/conversations/{conversation_id}/offers", json={**below_minimum, "instalment_amount_minor": 3000}, headers=actions_headers
+        f"/internal/v1/conversations/{conversation_id}/offers",
+        json={**below_minimum, "instalment_amount_minor": 3000},
+        headers=actions_headers,
     ).json()
     assert again["accepted"] is False and again["handoff"]["open_now"] is True
     with session_scope() as session:
@@ -331,7 +377,9 @@ def test_a_debtor_who_insists_on_a_proposal_outside_the_policy_is_handed_over(cl
 def test_a_creditor_who_reviews_disputes_gets_each_one_in_the_queue(client, creditor_headers, actions_headers):
     set_hours(client, creditor_headers, ALWAYS_OPEN, review_disputes=True)
     conversation_id = conversation(reference="CR-10001")
-    answer = client.post(f"/internal/v1/conversations/{conversation_id}/disputes", json={"reason": "wrong_amount"}, headers=actions_headers)
+    answer = client.post(
+        f"/internal/v1/conversations/{conversation_id}/disputes", json={"reason": "wrong_amount"}, headers=actions_headers
+    )
     assert answer.status_code == 201 and answer.json()["review"] is True
     with session_scope() as session:
         handoff = session.scalar(select(Handoff).where(Handoff.conversation_id == conversation_id))
@@ -359,19 +407,26 @@ def test_the_agents_cli_creates_an_agent_who_can_sign_in(client, monkeypatch, ca
     from api import cli
 
     monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORD + "\n"))
-    monkeypatch.setattr(sys, "argv", ["api.cli", "create-agent", "--email", "Dana@Agency.example", "--name", "Dana", "--password-stdin"])
+    monkeypatch.setattr(
+        sys, "argv", ["api.cli", "create-agent", "--email", "Dana@Agency.example", "--name", "Dana", "--password-stdin"]
+    )
     cli.main()
     assert "created" in capsys.readouterr().out
     assert sign_in(client, "dana@agency.example")
     monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))
-    monkeypatch.setattr(sys, "argv", ["api.cli", "create-agent", "--email", "eve@agency.example", "--name", "Eve", "--password-stdin"])
+    monkeypatch.setattr(
+        sys, "argv", ["api.cli", "create-agent", "--email", "eve@agency.example", "--name", "Eve", "--password-stdin"]
+    )
     with pytest.raises(SystemExit, match="12 characters"):
         cli.main()
 
 
-def test_an_agent_verifies_in_a_locked_conversation_and_can_lift_a_reference_lock(agent_client, creditor_headers, actions_headers):
+def test_an_agent_verifies_in_a_locked_conversation_and_can_lift_a_reference_lock(
+    agent_client, creditor_headers, actions_headers
+):
     client, csrf = agent_client
     settings = get_settings()
+
     # A guesser spent the reference's allowance across conversations; the last one, locked, was handed over.
     def guess(cid: str, day: int) -> None:
         body = {"reference": "CR-10001", "date_of_birth": f"1960-01-{day:02d}"}

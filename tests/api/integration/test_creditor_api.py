@@ -68,9 +68,7 @@ def test_missing_fields_are_all_reported(client, creditor_headers):
 
 def test_put_updates_the_account(client, creditor_headers):
     client.post("/api/v1/accounts", json=NEW_ACCOUNT, headers=creditor_headers)
-    response = client.put(
-        "/api/v1/accounts/CR-30001", json={**NEW_ACCOUNT, "balance_minor": 40000}, headers=creditor_headers
-    )
+    response = client.put("/api/v1/accounts/CR-30001", json={**NEW_ACCOUNT, "balance_minor": 40000}, headers=creditor_headers)
     assert response.status_code == 200
     assert client.get("/api/v1/accounts/CR-30001", headers=creditor_headers).json()["balance_minor"] == 40000
 
@@ -105,9 +103,7 @@ def test_policy_can_be_read_and_updated(client, creditor_headers):
 def test_policy_with_min_above_max_is_refused(client, creditor_headers):
     policy = client.get("/api/v1/policy", headers=creditor_headers).json()
     policy.pop("updated_at")
-    response = client.put(
-        "/api/v1/policy", json={**policy, "min_instalments": 8, "max_instalments": 3}, headers=creditor_headers
-    )
+    response = client.put("/api/v1/policy", json={**policy, "min_instalments": 8, "max_instalments": 3}, headers=creditor_headers)
     assert response.status_code == 422
 
 

@@ -155,16 +155,30 @@ def test_unsigned_webhooks_need_the_explicit_development_setting(client, monkeyp
 def _sent_message(sid: str) -> int:
     conversation_id = find_or_create_conversation("sms", DEBTOR)
     with session_scope() as session:
-        message = Message(conversation_id=conversation_id, direction="outbound", author="bot", channel="sms",
-                          text="Bonjour", payload={}, status="sent", channel_message_id=sid)
+        message = Message(
+            conversation_id=conversation_id,
+            direction="outbound",
+            author="bot",
+            channel="sms",
+            text="Bonjour",
+            payload={},
+            status="sent",
+            channel_message_id=sid,
+        )
         session.add(message)
         session.flush()
         return message.id
 
 
 def status_form(sid: str, status: str, **extra: str) -> dict[str, str]:
-    return {"MessageSid": sid, "SmsSid": sid, "AccountSid": get_settings().twilio_account_sid,
-            "MessageStatus": status, "SmsStatus": status, **extra}
+    return {
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "AccountSid": get_settings().twilio_account_sid,
+        "MessageStatus": status,
+        "SmsStatus": status,
+        **extra,
+    }
 
 
 def test_delivery_reports_move_a_message_forward_never_back(client):
@@ -192,13 +206,13 @@ def test_delivery_reports_are_signed_and_about_our_messages(client):
     assert post(client, "/channels/twilio/status", status_form(f"SM{uuid.uuid4().hex}", "delivered")).status_code == 404
 
 
-
-
 def test_a_long_whatsapp_message_is_kept_and_the_debtor_asked_to_shorten_it(client):
     fields = form(channel="whatsapp", Body="é" * 3000)
     assert post(client, "/channels/twilio/whatsapp", fields).status_code == 200
     with session_scope() as session:
         inbound = session.scalar(select(Message).where(Message.channel_message_id == fields["MessageSid"]))
         assert (inbound.status, inbound.error, inbound.payload) == ("rejected", "too_long", {"original_chars": 3000})
-        reply = session.scalar(select(Message).where(Message.direction == "outbound", Message.conversation_id == inbound.conversation_id))
+        reply = session.scalar(
+            select(Message).where(Message.direction == "outbound", Message.conversation_id == inbound.conversation_id)
+        )
         assert str(get_settings().max_message_chars) in reply.text

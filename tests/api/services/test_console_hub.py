@@ -20,8 +20,16 @@ def _conversation() -> str:
 
 def _message(conversation_id: str, text: str) -> None:
     with session_scope() as session:
-        session.add(Message(conversation_id=conversation_id, direction="inbound", author="debtor", channel="webchat",
-                            text=text, status="received"))
+        session.add(
+            Message(
+                conversation_id=conversation_id,
+                direction="inbound",
+                author="debtor",
+                channel="webchat",
+                text=text,
+                status="received",
+            )
+        )
 
 
 def test_console_events_follow_committed_changes(database, monkeypatch):

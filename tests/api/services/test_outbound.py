@@ -26,9 +26,17 @@ REPO = Path(__file__).resolve().parents[3]
 def _whatsapp_conversation(last_inbound_hours_ago: float) -> str:
     conversation_id = find_or_create_conversation("whatsapp", DEBTOR)
     with session_scope() as session:
-        session.add(Message(conversation_id=conversation_id, direction="inbound", author="debtor", channel="whatsapp",
-                            text="Hello", status="processed",
-                            created_at=utcnow() - dt.timedelta(hours=last_inbound_hours_ago)))
+        session.add(
+            Message(
+                conversation_id=conversation_id,
+                direction="inbound",
+                author="debtor",
+                channel="whatsapp",
+                text="Hello",
+                status="processed",
+                created_at=utcnow() - dt.timedelta(hours=last_inbound_hours_ago),
+            )
+        )
     return conversation_id
 
 
@@ -39,13 +47,25 @@ def test_whatsapp_free_text_is_refused_outside_the_24_hour_window(database):
         conversation = session.get(Conversation, conversation_id)
         with pytest.raises(errors.OutsideWhatsAppWindow):
             write(session, settings, conversation, Outbound(text="Bonjour", author="agent"))
-        template = write(session, settings, conversation, Outbound(text="", author="agent", template="reopen_conversation", variables={"1": "Marie"}))
+        template = write(
+            session,
+            settings,
+            conversation,
+            Outbound(text="", author="agent", template="reopen_conversation", variables={"1": "Marie"}),
+        )
         assert template.payload["content_sid"] == settings.whatsapp_templates["reopen_conversation"]
         with pytest.raises(errors.UnknownTemplate):
             write(session, settings, conversation, Outbound(text="", author="agent", template="no_such_template"))
         # A free-text row queued by another path is stopped when it would leave.
-        free = Message(conversation_id=conversation_id, direction="outbound", author="agent", channel="whatsapp",
-                       text="Bonjour", payload={}, status="pending")
+        free = Message(
+            conversation_id=conversation_id,
+            direction="outbound",
+            author="agent",
+            channel="whatsapp",
+            text="Bonjour",
+            payload={},
+            status="pending",
+        )
         session.add(free)
         session.flush()
         assert blocked_reason(session, settings, free, conversation) == "outside_whatsapp_window"
@@ -70,7 +90,9 @@ def test_nothing_can_be_queued_for_an_opted_out_number_except_the_confirmation(d
         session.flush()
         with pytest.raises(errors.OptedOut):
             write(session, settings, conversation, Outbound(text="Un rappel", author="agent"))
-        confirmation = write(session, settings, conversation, Outbound(text="C'est noté", author="system", kind="opt_out_confirmation"))
+        confirmation = write(
+            session, settings, conversation, Outbound(text="C'est noté", author="system", kind="opt_out_confirmation")
+        )
         assert blocked_reason(session, settings, confirmation, conversation) is None
 
 
@@ -83,8 +105,15 @@ def test_sms_replies_are_rendered_for_the_phone(client):
         conversation = session.get(Conversation, conversation_id)
         conversation.language = "fr"
         reply = write(
-            session, settings, conversation,
-            Outbound(text=f"Voilà « votre » plan : {link}", author="bot", buttons=[{"title": "Oui", "payload": "/affirm"}], in_reply_to=0),
+            session,
+            settings,
+            conversation,
+            Outbound(
+                text=f"Voilà « votre » plan : {link}",
+                author="bot",
+                buttons=[{"title": "Oui", "payload": "/affirm"}],
+                in_reply_to=0,
+            ),
         )
         assert "1. Oui" in reply.text and "numéro" in reply.text
         assert "token=" not in reply.text and f"{settings.base_url}/l/" in reply.text
@@ -155,7 +184,9 @@ def test_every_kind_of_message_goes_through_the_writer_and_nothing_reaches_an_op
         conversation = session.get(Conversation, conversation_id)
         for kind in (None, "confirmation"):  # an agent's reply, a written confirmation
             with pytest.raises(errors.OptedOut):
-                agent_desk.send_to_debtor(session, settings, conversation, "Bonjour", author="agent", transports=Transports(), kind=kind)
+                agent_desk.send_to_debtor(
+                    session, settings, conversation, "Bonjour", author="agent", transports=Transports(), kind=kind
+                )
 
     sender = RecordingSender()
     Outbox(settings, sender).send_due()
@@ -163,4 +194,7 @@ def test_every_kind_of_message_goes_through_the_writer_and_nothing_reaches_an_op
     assert sender.sent == []
     with session_scope() as session:
         rows = session.scalars(select(Message).where(Message.conversation_id == conversation_id, Message.direction == "outbound"))
-        assert [(m.author, m.status, m.error) for m in rows] == [("bot", "blocked", "opted_out"), ("system", "blocked", "opted_out")]
+        assert [(m.author, m.status, m.error) for m in rows] == [
+            ("bot", "blocked", "opted_out"),
+            ("system", "blocked", "opted_out"),
+        ]

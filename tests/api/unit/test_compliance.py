@@ -8,7 +8,22 @@ from api.services.compliance import bot_input, is_opt_out_keyword
 
 
 @pytest.mark.parametrize(
-    "text", ["STOP", "stop", " Stop! ", "ARRET", "Arrêt", "arrêtez", "STOPP", "UNSUBSCRIBE", "stop sms", "STOPALL", "Quit", "END", "cancel"]
+    "text",
+    [
+        "STOP",
+        "stop",
+        " Stop! ",
+        "ARRET",
+        "Arrêt",
+        "arrêtez",
+        "STOPP",
+        "UNSUBSCRIBE",
+        "stop sms",
+        "STOPALL",
+        "Quit",
+        "END",
+        "cancel",
+    ],
 )
 def test_opt_out_keywords_become_the_stop_intent(text):
     assert is_opt_out_keyword(text)

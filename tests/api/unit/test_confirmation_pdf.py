@@ -13,9 +13,7 @@ from api import i18n
 from api.i18n import format_date, format_money, t
 from api.services.confirmation_pdf import DEFAULT_FONT_DIR, ConfirmationDocument, render_confirmation_pdf
 
-pytestmark = pytest.mark.skipif(
-    not (DEFAULT_FONT_DIR / "DejaVuSans.ttf").is_file(), reason="needs Debian's fonts-dejavu-core"
-)
+pytestmark = pytest.mark.skipif(not (DEFAULT_FONT_DIR / "DejaVuSans.ttf").is_file(), reason="needs Debian's fonts-dejavu-core")
 
 FRENCH = ConfirmationDocument(
     language="fr",
@@ -132,9 +130,7 @@ def test_a_missing_font_directory_says_what_to_install(tmp_path: Path) -> None:
 
 def test_french_and_english_catalogs_have_the_same_confirmation_keys() -> None:
     catalog_dir = Path(i18n.__file__).parent
-    catalogs = {
-        lang: yaml.safe_load((catalog_dir / f"{lang}.yml").read_text(encoding="utf-8")) for lang in ("fr", "en")
-    }
+    catalogs = {lang: yaml.safe_load((catalog_dir / f"{lang}.yml").read_text(encoding="utf-8")) for lang in ("fr", "en")}
     assert set(catalogs["fr"]["confirmation"]) == set(catalogs["en"]["confirmation"])
 
 

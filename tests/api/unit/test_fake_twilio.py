@@ -32,6 +32,7 @@ CREDITOR_NUMBER = "+33700000001"
 
 # --- Fixtures: the fake on a real port, and a tiny webhook receiver ------------------------------------
 
+
 @dataclass
 class Received:
     path: str
@@ -140,9 +141,8 @@ def settle(fake_app: FastAPI) -> None:
 
 # --- Sending through the twilio library ----------------------------------------------------------------
 
-def test_the_twilio_library_sends_a_message_and_gets_twilios_message_resource(
-    twilio: Client, fake: httpx.Client
-) -> None:
+
+def test_the_twilio_library_sends_a_message_and_gets_twilios_message_resource(twilio: Client, fake: httpx.Client) -> None:
     message = twilio.messages.create(to=DEBTOR, from_=CREDITOR_NUMBER, body="Bonjour Marie")
 
     assert message.sid.startswith("SM") and len(message.sid) == 34
@@ -215,9 +215,7 @@ def test_a_message_without_body_or_with_a_bad_recipient_is_refused_with_twilios_
     assert fake.get("/_fake/messages").json() == []
 
 
-def test_injected_failures_refuse_the_next_requests_then_sending_works_again(
-    twilio: Client, fake: httpx.Client
-) -> None:
+def test_injected_failures_refuse_the_next_requests_then_sending_works_again(twilio: Client, fake: httpx.Client) -> None:
     fake.post("/_fake/failures", json={"count": 2, "status": 500})
     assert fake.get("/_fake/failures").json()["remaining"] == 2
 
@@ -241,6 +239,7 @@ def test_a_rate_limit_is_reported_with_twilios_429_code(twilio: Client, fake: ht
 
 
 # --- Segments -------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("text", "expected"),
@@ -286,6 +285,7 @@ def test_the_message_resource_reports_the_segment_count(twilio: Client, body: st
 
 # --- Status callbacks -----------------------------------------------------------------------------------
 
+
 def callback_url(receiver: Receiver) -> str:
     return f"{receiver.base_url}/channels/twilio/status"
 
@@ -299,9 +299,7 @@ def assert_signed_by_twilio(request: Received, url: str) -> None:
 def test_status_callbacks_report_sent_then_delivered_signed_like_twilio(
     twilio: Client, receiver: Receiver, fake: httpx.Client, fake_app: FastAPI
 ) -> None:
-    message = twilio.messages.create(
-        to=DEBTOR, from_=CREDITOR_NUMBER, body="Bonjour", status_callback=callback_url(receiver)
-    )
+    message = twilio.messages.create(to=DEBTOR, from_=CREDITOR_NUMBER, body="Bonjour", status_callback=callback_url(receiver))
 
     sent, delivered = receiver.wait_for(2)
 
@@ -335,9 +333,7 @@ def test_a_number_registered_as_failing_ends_with_that_status_and_twilios_error_
     settle(fake_app)
 
 
-def test_an_unreachable_status_callback_does_not_stop_the_fake(
-    twilio: Client, fake: httpx.Client, fake_app: FastAPI
-) -> None:
+def test_an_unreachable_status_callback_does_not_stop_the_fake(twilio: Client, fake: httpx.Client, fake_app: FastAPI) -> None:
     twilio.messages.create(to=DEBTOR, from_=CREDITOR_NUMBER, body="x", status_callback="http://127.0.0.1:9/nowhere")
 
     settle(fake_app)
@@ -346,6 +342,7 @@ def test_an_unreachable_status_callback_does_not_stop_the_fake(
 
 
 # --- Inbound messages -----------------------------------------------------------------------------------
+
 
 def test_an_inbound_sms_reaches_the_webhook_signed_for_its_url(fake: httpx.Client, receiver: Receiver) -> None:
     result = fake.post("/_fake/inbound", json={"channel": "sms", "from": DEBTOR, "body": "bonjour"}).json()
@@ -373,9 +370,7 @@ def test_an_inbound_sms_reaches_the_webhook_signed_for_its_url(fake: httpx.Clien
     assert "MessagingServiceSid" not in request.form and "WaId" not in request.form
 
 
-def test_an_inbound_whatsapp_message_carries_whatsapp_addresses_and_profile(
-    fake: httpx.Client, receiver: Receiver
-) -> None:
+def test_an_inbound_whatsapp_message_carries_whatsapp_addresses_and_profile(fake: httpx.Client, receiver: Receiver) -> None:
     url = f"{receiver.base_url}/hooks/whatsapp?tenant=demo"
     result = fake.post(
         "/_fake/inbound",
@@ -406,9 +401,7 @@ def test_an_unreachable_webhook_is_reported_not_raised(fake: httpx.Client) -> No
 
 
 def test_a_twiml_reply_is_sent_back_to_the_debtor_like_twilio_does(fake: httpx.Client, receiver: Receiver) -> None:
-    receiver.reply = (
-        "<?xml version='1.0' encoding='UTF-8'?><Response><Message>Bonjour ! Votre référence ?</Message></Response>"
-    )
+    receiver.reply = "<?xml version='1.0' encoding='UTF-8'?><Response><Message>Bonjour ! Votre référence ?</Message></Response>"
 
     fake.post("/_fake/inbound", json={"from": DEBTOR, "body": "bonjour"})
 
@@ -419,6 +412,7 @@ def test_a_twiml_reply_is_sent_back_to_the_debtor_like_twilio_does(fake: httpx.C
 
 # --- The sms command ------------------------------------------------------------------------------------
 
+
 def test_the_sms_command_prints_the_webhook_status_and_only_new_replies(
     fake_url: str, fake: httpx.Client, receiver: Receiver
 ) -> None:
@@ -428,9 +422,7 @@ def test_the_sms_command_prints_the_webhook_status_and_only_new_replies(
     receiver.reply = f"<Response><Message>{reply}</Message></Response>"
     lines: list[str] = []
 
-    exit_code = send_and_follow(
-        fake_url, DEBTOR, "bonjour", whatsapp=True, wait_seconds=5, quiet_seconds=0.2, out=lines.append
-    )
+    exit_code = send_and_follow(fake_url, DEBTOR, "bonjour", whatsapp=True, wait_seconds=5, quiet_seconds=0.2, out=lines.append)
 
     assert exit_code == 0
     assert lines[0].endswith("/channels/twilio/whatsapp: HTTP 200")

@@ -12,7 +12,10 @@ from hypothesis import strategies as st
 from api.services.hours import DEFAULT_HOURS, is_open, next_opening, parse_hours
 
 PARIS = ZoneInfo("Europe/Paris")
-LUNCH_BREAK = {"timezone": "Europe/Paris", "weekly": {"mon": [["09:00", "12:30"], ["13:30", "18:00"]], "sat": [["10:00", "12:00"]]}}
+LUNCH_BREAK = {
+    "timezone": "Europe/Paris",
+    "weekly": {"mon": [["09:00", "12:30"], ["13:30", "18:00"]], "sat": [["10:00", "12:00"]]},
+}
 
 
 def paris(*args: int) -> dt.datetime:

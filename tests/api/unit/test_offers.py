@@ -141,9 +141,7 @@ def test_every_evaluation_is_within_policy_and_accepts_exactly_the_in_policy_pro
     proposal = data.draw(proposals(today))
     due = amount_due(balance, fees_, policy.fee_waiver_allowed)
 
-    evaluation = evaluate(
-        proposal, balance_minor=balance, fees_minor=fees_, currency="EUR", policy=policy, today=today
-    )
+    evaluation = evaluate(proposal, balance_minor=balance, fees_minor=fees_, currency="EUR", policy=policy, today=today)
 
     assert_offer_within_policy(evaluation.offer, balance=balance, fees_=fees_, policy=policy, today=today)
     assert evaluation.accepted == is_within_policy(proposal, due=due, policy=policy, today=today)
@@ -207,9 +205,7 @@ def test_default_options_are_all_within_policy(policy: Policy, balance: int, fee
     first=todays,
     frequency=frequencies,
 )
-def test_build_schedule_splits_equally_with_the_remainder_last(
-    total: int, count: int, first: date, frequency: str
-) -> None:
+def test_build_schedule_splits_equally_with_the_remainder_last(total: int, count: int, first: date, frequency: str) -> None:
     if total < count:
         with pytest.raises(ValueError):
             build_schedule(total, count, first, frequency)
@@ -322,15 +318,15 @@ def test_monthly_dates_keep_the_first_due_day_clamped_to_month_end() -> None:
     schedule = build_schedule(4000, 4, date(2026, 1, 31), "monthly")
     leap = build_schedule(2000, 2, date(2028, 1, 31), "monthly")
 
-    assert [i.due_date for i in schedule] == [
-        date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31), date(2026, 4, 30)
-    ]
+    assert [i.due_date for i in schedule] == [date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31), date(2026, 4, 30)]
     assert [i.due_date for i in leap] == [date(2028, 1, 31), date(2028, 2, 29)]
 
 
 def test_weekly_and_biweekly_dates() -> None:
     assert [i.due_date for i in build_schedule(300, 3, date(2026, 12, 24), "weekly")] == [
-        date(2026, 12, 24), date(2026, 12, 31), date(2027, 1, 7)
+        date(2026, 12, 24),
+        date(2026, 12, 31),
+        date(2027, 1, 7),
     ]
     assert build_schedule(200, 2, date(2026, 1, 1), "biweekly")[1].due_date == date(2026, 1, 15)
 

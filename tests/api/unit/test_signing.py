@@ -39,7 +39,7 @@ def test_a_tampered_token_is_invalid() -> None:
     # Change a character inside the signature: the last base64 character may carry only padding bits,
     # so changing it can leave the decoded signature the same.
     inside = len(token) - 5
-    tampered = token[:inside] + ("A" if token[inside] != "A" else "B") + token[inside + 1:]
+    tampered = token[:inside] + ("A" if token[inside] != "A" else "B") + token[inside + 1 :]
     for bad in (forged, tampered, "not-a-token", ""):
         with pytest.raises(InvalidLink):
             verify_token(bad, SECRET, PURPOSE, max_age_seconds=3600)

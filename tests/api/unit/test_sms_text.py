@@ -206,8 +206,10 @@ def test_a_french_sample_keeps_its_gsm7_accents_and_loses_only_the_others():
 
 
 def test_french_with_only_gsm7_accents_is_sent_as_is():
-    text = ("Merci, votre accord est enregistré sous la référence CM-2026-0042. Nous vous rappellerons avant chaque "
-            "échéance ; si votre situation change, écrivez-nous pour adapter le plan.")
+    text = (
+        "Merci, votre accord est enregistré sous la référence CM-2026-0042. Nous vous rappellerons avant chaque "
+        "échéance ; si votre situation change, écrivez-nous pour adapter le plan."
+    )
     assert to_gsm7(text) == text
     assert segment_info(text) == SegmentInfo("GSM-7", len(text), 2, 153)
 
@@ -267,8 +269,29 @@ def test_a_button_is_chosen_by_its_number(reply, payload):
 
 @pytest.mark.parametrize(
     "reply",
-    ["0", "4", "10", "99", "-1", "", "   ", "oui", "je peux payer 2 fois", "2 fois", "le 2", "1 ou 2", "1,5",
-     "150", "2 000 €", "option", "n°", "1.5", "2..", "12/03/1985", "CR-12345"],
+    [
+        "0",
+        "4",
+        "10",
+        "99",
+        "-1",
+        "",
+        "   ",
+        "oui",
+        "je peux payer 2 fois",
+        "2 fois",
+        "le 2",
+        "1 ou 2",
+        "1,5",
+        "150",
+        "2 000 €",
+        "option",
+        "n°",
+        "1.5",
+        "2..",
+        "12/03/1985",
+        "CR-12345",
+    ],
 )
 def test_anything_but_a_button_number_is_not_a_choice(reply):
     assert button_choice(reply, THREE) is None
@@ -283,10 +306,11 @@ def test_there_is_no_choice_without_buttons():
 
 
 def test_each_link_is_replaced_by_its_short_form():
-    shortened = {"https://pay.example/documents/42.pdf?token=a.b-c_d": "https://s.example/1",
-                 "http://pay.example/help": "https://s.example/2"}
-    text = ("Votre confirmation : https://pay.example/documents/42.pdf?token=a.b-c_d. "
-            "Aide (http://pay.example/help), merci !")
+    shortened = {
+        "https://pay.example/documents/42.pdf?token=a.b-c_d": "https://s.example/1",
+        "http://pay.example/help": "https://s.example/2",
+    }
+    text = "Votre confirmation : https://pay.example/documents/42.pdf?token=a.b-c_d. Aide (http://pay.example/help), merci !"
     assert replace_links(text, shortened.__getitem__) == (
         "Votre confirmation : https://s.example/1. Aide (https://s.example/2), merci !"
     )
