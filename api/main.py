@@ -20,7 +20,8 @@ from api.services import errors
 from api.services.console_hub import hub
 from api.services.outbox import Outbox
 from api.services.router import ConversationRouter
-from api.services.transport import Channel, Transports
+from api.services.transport import Transports
+from api.states import Channel
 from channels import twilio, webchat
 
 

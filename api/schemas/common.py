@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from api.services.transport import Channel
+from api.states import (
+    AccountStatus,
+    Channel,
+    CommitmentStatus,
+    ConsentKind,
+    ConversationState,
+    DisputeStatus,
+    HandoffReason,
+    HandoffStatus,
+    InstalmentStatus,
+    MessageStatus,
+    OfferStatus,
+    PaymentClaimStatus,
+)
 
 __all__ = [
     "AccountStatus",
@@ -37,95 +49,6 @@ ArrangementKind = Literal["instalments", "deferral", "full", "settlement"]
 Frequency = Literal["weekly", "biweekly", "monthly"]
 # An instant as the console and the action server receive it: Python's isoformat, e.g. 2026-03-01T09:30:00+00:00.
 IsoDateTime = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
-
-
-class AccountStatus(StrEnum):
-    ACTIVE = "active"
-    DISPUTED = "disputed"
-    ARRANGED = "arranged"
-    PAID = "paid"
-    CLOSED = "closed"
-
-
-class ConversationState(StrEnum):
-    BOT = "bot"
-    WAITING_FOR_AGENT = "waiting_for_agent"
-    AGENT = "agent"
-    CLOSED = "closed"
-
-
-class CommitmentStatus(StrEnum):
-    ACTIVE = "active"
-    KEPT = "kept"
-    BROKEN = "broken"
-    CANCELLED = "cancelled"
-    # A new plan was agreed in its place (only one commitment is active at a time).
-    REPLACED = "replaced"
-
-
-class InstalmentStatus(StrEnum):
-    DUE = "due"
-    PAID = "paid"
-    MISSED = "missed"
-
-
-class OfferStatus(StrEnum):
-    PROPOSED = "proposed"
-    COUNTERED = "countered"
-    SUMMARISED = "summarised"
-    ACCEPTED = "accepted"
-    DECLINED = "declined"
-    REPLACED = "replaced"
-
-
-class DisputeStatus(StrEnum):
-    OPEN = "open"
-    UPHELD = "upheld"
-    REJECTED = "rejected"
-
-
-class PaymentClaimStatus(StrEnum):
-    TO_CHECK = "to_check"
-    CONFIRMED = "confirmed"
-    NOT_FOUND = "not_found"
-
-
-class ConsentKind(StrEnum):
-    OPT_OUT = "opt_out"
-    OPT_IN = "opt_in"
-
-
-class HandoffStatus(StrEnum):
-    OPEN = "open"
-    CLAIMED = "claimed"
-    CLOSED = "closed"
-
-
-class HandoffReason(StrEnum):
-    VULNERABILITY = "vulnerability"
-    VERIFICATION_LOCKED = "verification_locked"
-    COMPLAINT = "complaint"
-    REQUEST_HUMAN = "request_human"
-    REPEATED_FALLBACK = "repeated_fallback"
-    OUTSIDE_POLICY = "outside_policy"
-    DISPUTE = "dispute"
-    AGENT_TAKEOVER = "agent_takeover"
-
-
-class MessageStatus(StrEnum):
-    # inbound
-    RECEIVED = "received"
-    PROCESSED = "processed"
-    REJECTED = "rejected"
-    FOR_AGENT = "for_agent"
-    # outbound (the web chat: sent at once; SMS/WhatsApp through the outbox)
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    DELIVERED = "delivered"
-    UNDELIVERED = "undelivered"
-    FAILED = "failed"
-    BLOCKED = "blocked"
 
 
 class Recorded(BaseModel):

@@ -38,6 +38,7 @@ from api.services.errors import NotFound, NotVerified
 from api.services.presentation import account_view, limits_view
 from api.services.transport import Reply, Transports
 from api.services.verification import VerificationResult, unlock_reference, verify_identity
+from api.states import Author, Channel, HandoffStatus
 
 TRANSCRIPT_LIMIT = 500
 
@@ -245,12 +246,14 @@ def conversation_view(session: Session, settings: Settings, conversation_id: str
             "locked": conversation.locked_at is not None,
             "opted_out": records.is_opted_out(session, conversation.channel, conversation.channel_address),
             "whatsapp_window_open": (
-                outbound.within_whatsapp_window(session, settings, conversation) if conversation.channel == "whatsapp" else None
+                outbound.within_whatsapp_window(session, settings, conversation)
+                if conversation.channel == Channel.WHATSAPP
+                else None
             ),
             "created_at": conversation.created_at.isoformat(),
         },
         "handoff": handoff_view(session, handoff, conversation, utcnow()) if handoff else None,
-        "claimed_by_me": bool(handoff and handoff.status == "claimed" and handoff.claimed_by_agent_id == agent.id),
+        "claimed_by_me": bool(handoff and handoff.status == HandoffStatus.CLAIMED and handoff.claimed_by_agent_id == agent.id),
         "messages": transcript(session, conversation),
         "notes": [
             {"id": n.id, "agent": _agent_brief(n.agent), "text": n.text, "created_at": n.created_at.isoformat()} for n in notes
@@ -283,7 +286,7 @@ def send_to_debtor(
 
 def reply(session: Session, settings: Settings, conversation_id: str, agent: Agent, text: str, transports: Transports) -> Message:
     conversation, _ = handoffs.claimed_conversation(session, conversation_id, agent)
-    message = send_to_debtor(session, settings, conversation, text, author="agent", transports=transports)
+    message = send_to_debtor(session, settings, conversation, text, author=Author.AGENT, transports=transports)
     audit(session, actor(agent), "agent_replied", "message", message.id, channel=conversation.channel, chars=len(text))
     return message
 
@@ -355,7 +358,9 @@ def send_confirmation(
         total_text=plan["total_text"],
         document_url=arrangements.document_url(confirmation, settings),
     )
-    message = send_to_debtor(session, settings, conversation, text, author="agent", transports=transports, kind="confirmation")
+    message = send_to_debtor(
+        session, settings, conversation, text, author=Author.AGENT, transports=transports, kind="confirmation"
+    )
     confirmation.sent_at, confirmation.channel = utcnow(), conversation.channel
     audit(session, actor(agent), "confirmation_sent", "confirmation", confirmation.number, channel=conversation.channel)
     return message
@@ -390,7 +395,7 @@ def finish(
     if not records.is_opted_out(session, conversation.channel, conversation.channel_address):
         try:
             send_to_debtor(
-                session, settings, conversation, i18n.t(key, language), author="system", transports=transports, kind=outcome
+                session, settings, conversation, i18n.t(key, language), author=Author.SYSTEM, transports=transports, kind=outcome
             )
         except (errors.OptedOut, errors.OutsideWhatsAppWindow):
             pass  # the conversation is handed back all the same; the debtor hears from the bot when they write

@@ -27,6 +27,7 @@ from api.services import hours
 from api.services.audit import audit
 from api.services.errors import ClaimedByAnother, Conflict, ConversationClosed, NotFound, NotYourConversation
 from api.services.presentation import offer_view
+from api.states import ConversationState, Direction, HandoffStatus
 
 # Vulnerability first: a person in distress must not wait behind a routine request.
 HANDOFF_PRIORITY = {
@@ -102,7 +103,7 @@ def build_summary(session: Session, conversation: Conversation, reason: str, not
     )
     last_message = session.scalar(
         select(Message.text)
-        .where(Message.conversation_id == conversation.id, Message.direction == "inbound")
+        .where(Message.conversation_id == conversation.id, Message.direction == Direction.INBOUND)
         .order_by(Message.id.desc())
         .limit(1)
     )
@@ -164,8 +165,8 @@ def request_handoff(
         summary["also"] = sorted({*summary.get("also", []), reason} - {handoff.reason})
         summary["debtor_asked"] = build_summary(session, conversation, reason, note)["debtor_asked"]
         handoff.summary = summary
-    if team.open_now and conversation.state == "bot" and reason not in REVIEW_REASONS:
-        conversation.state = "waiting_for_agent"
+    if team.open_now and conversation.state == ConversationState.BOT and reason not in REVIEW_REASONS:
+        conversation.state = ConversationState.WAITING_FOR_AGENT
     session.flush()
     audit(session, actor, "handoff_requested", "handoff", handoff.id, reason=reason, open_now=team.open_now)
     return handoff, team
@@ -191,7 +192,7 @@ def _conversation(session: Session, conversation_id: str) -> Conversation:
 def claim(session: Session, conversation_id: str, agent: Agent) -> Handoff:
     """The agent takes the conversation; a second agent is refused (one agent at a time)."""
     conversation = _conversation(session, conversation_id)
-    if conversation.state == "closed":
+    if conversation.state == ConversationState.CLOSED:
         raise ConversationClosed()
     handoff = active_handoff(session, conversation_id)
     if handoff is None:
@@ -203,13 +204,13 @@ def claim(session: Session, conversation_id: str, agent: Agent) -> Handoff:
     won = rows_changed(
         session,
         update(Handoff)
-        .where(Handoff.id == handoff.id, Handoff.status == "open")
+        .where(Handoff.id == handoff.id, Handoff.status == HandoffStatus.OPEN)
         .values(status="claimed", claimed_by_agent_id=agent.id, claimed_at=utcnow()),
     )
     if won != 1:
         raise ClaimedByAnother()
     session.refresh(handoff)
-    conversation.state = "agent"
+    conversation.state = ConversationState.AGENT
     audit(session, f"agent:{agent.id}", "handoff_claimed", "handoff", handoff.id, conversation=conversation.id)
     return handoff
 
@@ -218,7 +219,7 @@ def claimed_conversation(session: Session, conversation_id: str, agent: Agent) -
     """The conversation, if this agent holds it; agents act only on what they claimed."""
     conversation = _conversation(session, conversation_id)
     handoff = active_handoff(session, conversation_id)
-    if handoff is None or handoff.status != "claimed" or handoff.claimed_by_agent_id != agent.id:
+    if handoff is None or handoff.status != HandoffStatus.CLAIMED or handoff.claimed_by_agent_id != agent.id:
         raise NotYourConversation()
     return conversation, handoff
 
@@ -227,7 +228,7 @@ def release(session: Session, conversation_id: str, agent: Agent) -> Handoff:
     """Back to the queue for another agent (the debtor keeps waiting for a person)."""
     conversation, handoff = claimed_conversation(session, conversation_id, agent)
     handoff.status, handoff.claimed_by_agent_id, handoff.claimed_at = "open", None, None
-    conversation.state = "waiting_for_agent"
+    conversation.state = ConversationState.WAITING_FOR_AGENT
     audit(session, f"agent:{agent.id}", "handoff_released", "handoff", handoff.id)
     return handoff
 
@@ -240,6 +241,6 @@ def finish(session: Session, conversation_id: str, agent: Agent, outcome: str, n
     handoff.status, handoff.closed_at, handoff.outcome = "closed", utcnow(), outcome
     if note:
         handoff.summary = {**(handoff.summary or {}), "agent_note": note}
-    conversation.state = "bot" if outcome == "handed_back" else "closed"
+    conversation.state = ConversationState.BOT if outcome == "handed_back" else "closed"
     audit(session, f"agent:{agent.id}", f"conversation_{outcome}", "handoff", handoff.id, conversation=conversation.id)
     return conversation

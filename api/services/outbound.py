@@ -26,7 +26,7 @@ from api.models import Conversation, Message, ShortLink, utcnow
 from api.services import sms_text
 from api.services.errors import OptedOut, OutsideWhatsAppWindow, UnknownTemplate
 from api.services.records import latest_consent
-from api.services.transport import PHONE_CHANNELS, Channel
+from api.states import PHONE_CHANNELS, Channel, ConsentKind, Direction, MessageStatus
 
 # Messages a debtor who opted out still receives: the one confirmation of the opt-out, answers to HELP.
 COMPLIANCE_KINDS = frozenset({"opt_out_confirmation", "help"})
@@ -59,7 +59,7 @@ class Outbound:
 def last_inbound_at(session: Session, conversation_id: str) -> dt.datetime | None:
     return session.scalar(
         select(Message.created_at)
-        .where(Message.conversation_id == conversation_id, Message.direction == "inbound")
+        .where(Message.conversation_id == conversation_id, Message.direction == Direction.INBOUND)
         .order_by(Message.id.desc())
         .limit(1)
     )
@@ -74,7 +74,7 @@ def _opted_out_since(session: Session, conversation: Conversation, kind: str | N
     """The address opted out of this channel, and this message is not one a person who opted out still gets.
     The reply to the very message that asked to stop is its confirmation: it may leave."""
     consent = latest_consent(session, conversation.channel, conversation.channel_address)
-    if consent is None or consent.kind != "opt_out" or kind in COMPLIANCE_KINDS:
+    if consent is None or consent.kind != ConsentKind.OPT_OUT or kind in COMPLIANCE_KINDS:
         return False
     answered = session.get(Message, in_reply_to) if in_reply_to else None
     return answered is None or consent.created_at < answered.created_at
@@ -156,12 +156,12 @@ def write(session: Session, settings: Settings, conversation: Conversation, outb
     info = sms_text.segment_info(text) if conversation.channel == Channel.SMS else None
     message = Message(
         conversation_id=conversation.id,
-        direction="outbound",
+        direction=Direction.OUTBOUND,
         author=outbound.author,
         channel=conversation.channel,
         text=text,
         payload=payload,
-        status="pending" if phone else "sent",
+        status=MessageStatus.PENDING if phone else "sent",
         segments=info.segments if info else None,
         encoding=info.encoding if info else None,
     )

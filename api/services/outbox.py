@@ -25,6 +25,7 @@ from api.db import rows_changed, session_scope
 from api.models import Conversation, Message, utcnow
 from api.services.outbound import blocked_reason
 from api.services.transport import Reply
+from api.states import Direction, MessageStatus
 
 # Delivery reports' vocabulary (Twilio's) -> ours; a later status never goes back to an earlier one.
 CALLBACK_STATUS = {
@@ -99,7 +100,9 @@ class Outbox:
     def recover_interrupted(self) -> int:
         """Messages caught mid-send by a stop go back to `pending` (Twilio may, rarely, get them twice)."""
         with session_scope() as session:
-            return rows_changed(session, update(Message).where(Message.status == "sending").values(status="pending"))
+            return rows_changed(
+                session, update(Message).where(Message.status == MessageStatus.SENDING).values(status=MessageStatus.PENDING)
+            )
 
     def due(self) -> list[int]:
         now = utcnow()
@@ -107,7 +110,7 @@ class Outbox:
             return list(
                 session.scalars(
                     select(Message.id)
-                    .where(Message.direction == "outbound", Message.status == "pending")
+                    .where(Message.direction == Direction.OUTBOUND, Message.status == MessageStatus.PENDING)
                     .where((Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now))
                     .order_by(Message.id)
                     .limit(100)
@@ -121,7 +124,10 @@ class Outbox:
         with session_scope() as session:
             # Claiming the row first makes two api processes never send the same message.
             claimed = rows_changed(
-                session, update(Message).where(Message.id == message_id, Message.status == "pending").values(status="sending")
+                session,
+                update(Message)
+                .where(Message.id == message_id, Message.status == MessageStatus.PENDING)
+                .values(status=MessageStatus.SENDING),
             )
         if claimed != 1:
             return "not_due"
@@ -171,7 +177,7 @@ class Outbox:
                 message.status, message.next_attempt_at = "pending", utcnow() + dt.timedelta(seconds=delay)
                 log.warning("outbound_retry", message_id=message_id, attempts=message.attempts, delay=delay)
                 return "retry"
-            message.status = "failed"
+            message.status = MessageStatus.FAILED
             log.error("outbound_failed", message_id=message_id, attempts=message.attempts)
             return "failed"
 
@@ -181,7 +187,7 @@ def apply_status_callback(message_sid: str, status: str, error_code: str | None)
     ours = CALLBACK_STATUS.get(status)
     with session_scope() as session:
         message = session.scalar(
-            select(Message).where(Message.channel_message_id == message_sid, Message.direction == "outbound")
+            select(Message).where(Message.channel_message_id == message_sid, Message.direction == Direction.OUTBOUND)
         )
         if message is None:
             return False

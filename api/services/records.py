@@ -24,12 +24,13 @@ from api.models import (
 from api.services import handoffs
 from api.services.audit import audit
 from api.services.errors import InvalidDate, NotVerified
+from api.states import Direction
 
 
 def last_inbound_message(session: Session, conversation: Conversation) -> Message | None:
     return session.scalar(
         select(Message)
-        .where(Message.conversation_id == conversation.id, Message.direction == "inbound")
+        .where(Message.conversation_id == conversation.id, Message.direction == Direction.INBOUND)
         .order_by(Message.id.desc())
         .limit(1)
     )

@@ -30,7 +30,8 @@ from api.services.errors import ConversationClosed, RasaUnavailable
 from api.services.language import detect_language
 from api.services.rasa import send_to_rasa
 from api.services.sms_text import button_choice
-from api.services.transport import PHONE_CHANNELS, Reply, Transports
+from api.services.transport import Reply, Transports
+from api.states import PHONE_CHANNELS, Author, ConversationState, Direction, MessageStatus
 
 # Sent once at the start of every conversation so that the bot's first words are the disclosure,
 # whatever the debtor's first message is.
@@ -72,7 +73,7 @@ def find_or_create_conversation(channel: str, channel_address: str, creditor_id:
         conversation = session.scalar(
             select(Conversation)
             .where(Conversation.channel == channel, Conversation.channel_address == channel_address)
-            .where(Conversation.state != "closed")
+            .where(Conversation.state != ConversationState.CLOSED)
             .order_by(Conversation.created_at.desc())
             .limit(1)
         )
@@ -160,22 +161,22 @@ class ConversationRouter:
     def _store(
         self, session: Any, conversation: Conversation, text: str, channel_message_id: str | None, language_hint: str | None
     ) -> StoredInbound:
-        if conversation.state == "closed":
+        if conversation.state == ConversationState.CLOSED:
             raise ConversationClosed()
         text = readable_text(text)
         limit = self.settings.max_message_chars
         too_long = len(text) > limit
         message = Message(
             conversation_id=conversation.id,
-            direction="inbound",
-            author="debtor",
+            direction=Direction.INBOUND,
+            author=Author.DEBTOR,
             channel=conversation.channel,
             channel_message_id=channel_message_id,
             # A message over the limit is refused and the debtor asked to shorten it; only its beginning is
             # kept (a flood of huge messages must not fill the database).
             text=text[:limit],
             payload={"original_chars": len(text)} if too_long else None,
-            status="rejected" if too_long else "received",
+            status=MessageStatus.REJECTED if too_long else "received",
             error="too_long" if too_long else None,
         )
         session.add(message)
@@ -193,7 +194,7 @@ class ConversationRouter:
         if too_long:
             rejected = Reply(
                 text=i18n.t("router.message_too_long", conversation.language, limit=self.settings.max_message_chars),
-                author="system",
+                author=Author.SYSTEM,
             )
             self._store_replies(session, conversation, message.id, [rejected])
         return StoredInbound(message.id, conversation.id, rejected)
@@ -227,8 +228,8 @@ class ConversationRouter:
         conversation_id = conversation.id
         query = (
             select(Message)
-            .where(Message.conversation_id == conversation_id, Message.direction == "inbound")
-            .where(Message.status == "received")
+            .where(Message.conversation_id == conversation_id, Message.direction == Direction.INBOUND)
+            .where(Message.status == MessageStatus.RECEIVED)
             .order_by(Message.id)
         )
         if up_to_message_id is not None:
@@ -255,7 +256,7 @@ class ConversationRouter:
         if conversation.channel in PHONE_CHANNELS:
             last_with_buttons = session.scalar(
                 select(Message)
-                .where(Message.conversation_id == conversation.id, Message.direction == "outbound")
+                .where(Message.conversation_id == conversation.id, Message.direction == Direction.OUTBOUND)
                 .where(Message.id < message.id)
                 .order_by(Message.id.desc())
                 .limit(1)
@@ -267,7 +268,7 @@ class ConversationRouter:
         return bot_input(message.text)
 
     async def _answer(self, item: dict[str, Any]) -> tuple[list[Reply], bool]:
-        if item["state"] != "bot":
+        if item["state"] != ConversationState.BOT:
             # A person has (or is about to have) the conversation: the console shows the message, Rasa never sees it.
             return await to_thread.run_sync(self._to_agent, item), True
         metadata = {"channel": item["channel"], "language": item["language"]}
@@ -284,7 +285,7 @@ class ConversationRouter:
             log.warning("rasa_unavailable", conversation_id=conversation_id, message_id=message_id)
             if item["held"]:
                 return [], False  # the debtor already has the holding reply for this message
-            holding = Reply(text=i18n.t("router.bot_unavailable", item["language"]), author="system")
+            holding = Reply(text=i18n.t("router.bot_unavailable", item["language"]), author=Author.SYSTEM)
             stored = await to_thread.run_sync(
                 self._finish, conversation_id, message_id, "received", "rasa_unavailable", [holding]
             )
@@ -303,9 +304,11 @@ class ConversationRouter:
             if is_opt_out_keyword(message.text):
                 if not records.is_opted_out(session, conversation.channel, conversation.channel_address):
                     records.record_opt_out(session, conversation, actor="debtor")
-                    replies.append(Reply(text=i18n.t("router.opt_out_confirmed", language), author="system"))
-            elif conversation.state == "waiting_for_agent" and not self._waiting_acknowledged(session, conversation):
-                replies.append(Reply(text=i18n.t("router.waiting_for_agent", language), author="system", kind="waiting_ack"))
+                    replies.append(Reply(text=i18n.t("router.opt_out_confirmed", language), author=Author.SYSTEM))
+            elif conversation.state == ConversationState.WAITING_FOR_AGENT and not self._waiting_acknowledged(
+                session, conversation
+            ):
+                replies.append(Reply(text=i18n.t("router.waiting_for_agent", language), author=Author.SYSTEM, kind="waiting_ack"))
             self._store_replies(session, conversation, message.id, replies)
             return replies
 
@@ -314,7 +317,11 @@ class ConversationRouter:
         since = handoff.created_at if handoff else conversation.created_at
         acks = session.scalars(
             select(Message.payload)
-            .where(Message.conversation_id == conversation.id, Message.direction == "outbound", Message.author == "system")
+            .where(
+                Message.conversation_id == conversation.id,
+                Message.direction == Direction.OUTBOUND,
+                Message.author == Author.SYSTEM,
+            )
             .where(Message.created_at >= since)
         )
         return any((payload or {}).get("kind") == "waiting_ack" for payload in acks)
@@ -333,7 +340,7 @@ class ConversationRouter:
             message = session.get_one(Message, message_id)
             message.status = status
             message.error = error
-            if status == "processed":
+            if status == MessageStatus.PROCESSED:
                 message.processed_at = utcnow()
             conversation = session.get_one(Conversation, conversation_id)
             self._store_replies(session, conversation, message_id, replies)
@@ -358,8 +365,12 @@ class ConversationRouter:
                 session.scalars(
                     select(Message.conversation_id)
                     .join(Conversation, Conversation.id == Message.conversation_id)
-                    .where(Message.direction == "inbound", Message.status == "received", Message.created_at <= cutoff)
-                    .where(Conversation.state == "bot")
+                    .where(
+                        Message.direction == Direction.INBOUND,
+                        Message.status == MessageStatus.RECEIVED,
+                        Message.created_at <= cutoff,
+                    )
+                    .where(Conversation.state == ConversationState.BOT)
                     .distinct()
                 )
             )

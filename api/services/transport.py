@@ -8,17 +8,7 @@ pattern: one small interface here, its implementations beside the doors they ser
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Protocol
-
-
-class Channel(StrEnum):
-    WEBCHAT = "webchat"
-    SMS = "sms"
-    WHATSAPP = "whatsapp"
-
-
-PHONE_CHANNELS = frozenset({Channel.SMS, Channel.WHATSAPP})
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from api.services.compliance import keyword_language, phone_keyword
 from api.services.errors import ConversationClosed
 from api.services.outbox import Outbox
 from api.services.router import ConversationRouter, find_or_create_conversation
+from api.states import Author, Channel, ConsentKind
 from channels.twilio.sender import our_number
 
 router = APIRouter(prefix="/channels/twilio", tags=["twilio"], include_in_schema=True)
@@ -96,7 +97,7 @@ async def signed_form(request: Request, settings: Settings) -> dict[str, str]:
 
 def _number(value: str | None, channel: str) -> str:
     """The E.164 number of a Twilio address (`+33...`, or `whatsapp:+33...` on WhatsApp)."""
-    prefix = "whatsapp:" if channel == "whatsapp" else ""
+    prefix = "whatsapp:" if channel == Channel.WHATSAPP else ""
     if not value or not value.startswith(prefix) or not E164.match(value[len(prefix) :]):
         raise WebhookError(400, "malformed_address", f"From and To must be {prefix}+<E.164 number>.")
     return value[len(prefix) :]
@@ -150,7 +151,7 @@ def handle_keyword(settings: Settings, conversation_id: str, message_id: int, ki
                 session,
                 settings,
                 conversation,
-                outbound.Outbound(text=reply[0], author="system", kind=reply[1], in_reply_to=message.id),
+                outbound.Outbound(text=reply[0], author=Author.SYSTEM, kind=reply[1], in_reply_to=message.id),
             )
 
 
@@ -159,7 +160,7 @@ def hold_if_opted_out(conversation_id: str, message_id: int) -> bool:
     with session_scope() as session:
         conversation = session.get_one(Conversation, conversation_id)
         consent = records.latest_consent(session, conversation.channel, conversation.channel_address)
-        if consent is None or consent.kind != "opt_out":
+        if consent is None or consent.kind != ConsentKind.OPT_OUT:
             return False
         message = session.get_one(Message, message_id)
         message.status, message.processed_at, message.error = "processed", utcnow(), "opted_out"

@@ -126,7 +126,7 @@ def test_sms_replies_are_rendered_for_the_phone(client):
 
 
 def test_outbound_rows_are_created_in_one_function_only():
-    constructor = re.compile(r"Message\((?:[^()]|\([^()]*\))*?direction=\"outbound\"", re.DOTALL)
+    constructor = re.compile(r"Message\((?:[^()]|\([^()]*\))*?direction=(?:\"outbound\"|Direction\.OUTBOUND)", re.DOTALL)
     places = [
         path.relative_to(REPO).as_posix()
         for folder in ("api", "channels")

@@ -1,0 +1,116 @@
+"""The domain's vocabulary of states, statuses and kinds, one StrEnum each (they compare equal to the strings
+stored in the database). Models, services, schemas and doors all use these names."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Channel(StrEnum):
+    WEBCHAT = "webchat"
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+
+
+PHONE_CHANNELS = frozenset({Channel.SMS, Channel.WHATSAPP})
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class Author(StrEnum):
+    DEBTOR = "debtor"
+    BOT = "bot"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class AccountStatus(StrEnum):
+    ACTIVE = "active"
+    DISPUTED = "disputed"
+    ARRANGED = "arranged"
+    PAID = "paid"
+    CLOSED = "closed"
+
+
+class ConversationState(StrEnum):
+    BOT = "bot"
+    WAITING_FOR_AGENT = "waiting_for_agent"
+    AGENT = "agent"
+    CLOSED = "closed"
+
+
+class CommitmentStatus(StrEnum):
+    ACTIVE = "active"
+    KEPT = "kept"
+    BROKEN = "broken"
+    CANCELLED = "cancelled"
+    # A new plan was agreed in its place (only one commitment is active at a time).
+    REPLACED = "replaced"
+
+
+class InstalmentStatus(StrEnum):
+    DUE = "due"
+    PAID = "paid"
+    MISSED = "missed"
+
+
+class OfferStatus(StrEnum):
+    PROPOSED = "proposed"
+    COUNTERED = "countered"
+    SUMMARISED = "summarised"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    REPLACED = "replaced"
+
+
+class DisputeStatus(StrEnum):
+    OPEN = "open"
+    UPHELD = "upheld"
+    REJECTED = "rejected"
+
+
+class PaymentClaimStatus(StrEnum):
+    TO_CHECK = "to_check"
+    CONFIRMED = "confirmed"
+    NOT_FOUND = "not_found"
+
+
+class ConsentKind(StrEnum):
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+
+
+class HandoffStatus(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    CLOSED = "closed"
+
+
+class HandoffReason(StrEnum):
+    VULNERABILITY = "vulnerability"
+    VERIFICATION_LOCKED = "verification_locked"
+    COMPLAINT = "complaint"
+    REQUEST_HUMAN = "request_human"
+    REPEATED_FALLBACK = "repeated_fallback"
+    OUTSIDE_POLICY = "outside_policy"
+    DISPUTE = "dispute"
+    AGENT_TAKEOVER = "agent_takeover"
+
+
+class MessageStatus(StrEnum):
+    # inbound
+    RECEIVED = "received"
+    PROCESSED = "processed"
+    REJECTED = "rejected"
+    FOR_AGENT = "for_agent"
+    # outbound (the web chat: sent at once; SMS/WhatsApp through the outbox)
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    BLOCKED = "blocked"
