@@ -70,8 +70,9 @@ fi
 if [ ! -f "$MODEL" ]; then
   say "Training the model (data changed; about 20 minutes on 2 cores: the NLU epochs, then the dialogue epochs)"
   RASA_TELEMETRY_ENABLED=false PYTHONWARNINGS=ignore TF_CPP_MIN_LOG_LEVEL=2 .venv/rasa/bin/rasa train --fixed-model-name "$MODEL_KEY" --out models
-  cp "$MODEL" "$CACHE/models/"
 fi
+# The cache serves the next clean checkout (CI on this machine) without training again.
+[ -f "$CACHE/models/$MODEL_KEY.tar.gz" ] || cp "$MODEL" "$CACHE/models/"
 ln -sfn "$MODEL_KEY.tar.gz" models/current.tar.gz
 
 say "Migrating the database"
