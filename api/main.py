@@ -15,7 +15,7 @@ from api.core.config import get_settings
 from api.core.logging import configure_logging, log
 from api.core.problems import problem_response
 from api.db import get_engine
-from api.routes import accounts, bot, console, documents, handoff_settings, policy
+from api.routes import accounts, bot, console, documents, handoff_settings, payments, policy
 from api.services import errors
 from api.services.console_hub import hub
 from api.services.outbox import Outbox
@@ -66,7 +66,7 @@ def create_app() -> socketio.ASGIApp:
         lifespan=lifespan,
     )
     app.add_exception_handler(errors.DomainError, domain_error_handler)
-    for module in (accounts, policy, handoff_settings, bot, documents, webchat, twilio, console):
+    for module in (accounts, policy, handoff_settings, payments, bot, documents, webchat, twilio, console):
         app.include_router(module.router)
     app.include_router(console.api)
 

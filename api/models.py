@@ -122,6 +122,8 @@ class Account(Base):
     reminders_paused: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Paid beyond what was owed (or beyond the plan): kept on the account, never lost.
+    credit_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     creditor: Mapped[Creditor] = relationship()
 
@@ -274,6 +276,8 @@ class Instalment(Base):
     due_date: Mapped[dt.date] = mapped_column(Date)
     amount_minor: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="due")  # due|paid|missed
+    # What payments allocated to it so far (partial payments show; never more than amount_minor).
+    paid_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Confirmation(Base):
@@ -389,6 +393,49 @@ class AuditEntry(Base):
     entity_id: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Payment(Base):
+    """Money received for an account, as the creditor reported it; negative for a refund or a reversal.
+
+    Recorded once per (creditor, external_id): the creditor's own id of the payment makes a repeat harmless.
+    """
+
+    __tablename__ = "payments"
+    __table_args__ = (UniqueConstraint("creditor_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    creditor_id: Mapped[int] = mapped_column(ForeignKey("creditors.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    external_id: Mapped[str] = mapped_column(String(100))
+    amount_minor: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    paid_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    method: Mapped[str] = mapped_column(String(16))  # transfer|card|cheque|direct_debit|cash|other
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # How it reached us: api (later: import, webhook).
+    source: Mapped[str] = mapped_column(String(16), default="api")
+    # The payment a reversal undoes, when the creditor named it.
+    reverses_payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    # What it changed on what the account owes (negative when a reversal gave it back): principal first, then fees.
+    balance_applied_minor: Mapped[int] = mapped_column(Integer, default=0)
+    fees_applied_minor: Mapped[int] = mapped_column(Integer, default=0)
+
+    allocations: Mapped[list[Allocation]] = relationship(order_by="Allocation.id", cascade="all, delete-orphan")
+    reverses: Mapped[Payment | None] = relationship(remote_side=[id])
+
+
+class Allocation(Base):
+    """Where part of a payment went: an instalment, what is owed outside any plan, or the account's credit
+    (`instalment_id` NULL for the last two). A reversal's allocations are negative."""
+
+    __tablename__ = "allocations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # instalment|balance|credit
+    instalment_id: Mapped[int | None] = mapped_column(ForeignKey("instalments.id"), index=True)
+    amount_minor: Mapped[int] = mapped_column(Integer)
 
 
 class PaymentClaim(Base):

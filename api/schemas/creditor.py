@@ -8,7 +8,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import list_currencies
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from api.schemas.common import (
     AccountStatus,
@@ -26,6 +26,9 @@ from api.schemas.common import (
     PaymentClaimStatus,
 )
 from api.services import hours
+from api.services.allocation import AllocationKind
+from api.services.money import MAX_MINOR
+from api.services.payments import PaymentMethod
 
 _CURRENCIES = frozenset(list_currencies())
 
@@ -81,6 +84,10 @@ class InstalmentOut(BaseModel):
     due_date: dt.date
     amount_minor: int
     status: InstalmentStatus
+    id: int
+    sequence: int
+    # What payments settled of it so far (status `paid` once it reaches amount_minor).
+    paid_minor: int
 
 
 class CommitmentOut(BaseModel):
@@ -199,6 +206,68 @@ class DeliveryFailureOut(BaseModel):
     created_at: dt.datetime
 
 
+class PaymentIn(BaseModel):
+    """A payment received for an account (negative: a refund or a reversal), under the creditor's own id."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reference: str = Field(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+    amount_minor: int = Field(
+        strict=True,  # money is a JSON integer, never a string or a float
+        ge=-MAX_MINOR,
+        le=MAX_MINOR,
+        description="In minor units (cents); negative for a refund or a reversal, never 0",
+    )
+    currency: str = Field(min_length=3, max_length=3, description="ISO 4217; must be the account's currency")
+    paid_at: AwareDatetime = Field(description="When the debtor paid, ISO 8601 with its offset")
+    method: PaymentMethod
+    external_id: str = Field(
+        min_length=1, max_length=100, description="The creditor's id of this payment: sending it again records nothing more"
+    )
+    reverses: str | None = Field(
+        default=None, min_length=1, max_length=100, description="For a reversal: the external_id of the payment it undoes"
+    )
+
+    @field_validator("reference", "currency")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+    @field_validator("amount_minor")
+    @classmethod
+    def _not_zero(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("a payment of 0 records nothing: send the amount received (negative for a refund)")
+        return value
+
+
+class AllocationOut(BaseModel):
+    """Where part of a payment went: an instalment (of a commitment), what is owed outside a plan, or credit."""
+
+    kind: AllocationKind
+    amount_minor: int
+    instalment_id: int | None
+    commitment_reference: str | None
+    instalment_sequence: int | None
+    instalment_due_date: dt.date | None
+
+
+class PaymentOut(BaseModel):
+    external_id: str
+    reference: str
+    amount_minor: int
+    currency: str
+    paid_at: dt.datetime
+    method: PaymentMethod
+    received_at: dt.datetime
+    # The external_id of the payment this one reverses, when it names one.
+    reverses: str | None
+    # What it took off what the account owes (negative: gave back), principal first, then fees.
+    balance_applied_minor: int
+    fees_applied_minor: int
+    allocations: list[AllocationOut]
+
+
 class AccountDetailOut(AccountOut):
     # Verification on this reference is locked after repeated failures (unlock with POST …/verification-unlock).
     verification_locked: bool
@@ -213,6 +282,9 @@ class AccountDetailOut(AccountOut):
     contact_preferences: list[ContactPreferenceOut]
     # Messages to the debtor's number(s) that failed for good: the operations team should check the number.
     delivery_failures: list[DeliveryFailureOut]
+    # Paid beyond what was owed or planned, kept on the account (balance_minor and fees_minor are net of payments).
+    credit_minor: int
+    payments: list[PaymentOut]
 
 
 class VerificationUnlockOut(BaseModel):

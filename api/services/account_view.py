@@ -22,7 +22,9 @@ from api.models import (
     Conversation,
     Dispute,
     Handoff,
+    Instalment,
     Message,
+    Payment,
     PaymentClaim,
     Signal,
 )
@@ -38,6 +40,7 @@ from api.schemas.creditor import (
     DisputeOut,
     HandoffOut,
     PaymentClaimOut,
+    PaymentOut,
     SignalOut,
 )
 from api.services.arrangements import confirmations_of, document_url
@@ -54,6 +57,7 @@ class AccountRecords:
     disputes: list[Dispute]
     consents: list[Consent]
     payment_claims: list[PaymentClaim]
+    payments: list[Payment]  # in the order they were recorded
 
 
 def _rows(session: Session, account: Account, model: Any, *order: Any) -> list[Any]:
@@ -68,6 +72,7 @@ def account_records(session: Session, account: Account) -> AccountRecords:
         disputes=_rows(session, account, Dispute, Dispute.id),
         consents=_rows(session, account, Consent, Consent.id),
         payment_claims=_rows(session, account, PaymentClaim, PaymentClaim.id),
+        payments=_rows(session, account, Payment, Payment.id),
     )
 
 
@@ -135,6 +140,52 @@ def _delivery_failures(session: Session, account: Account) -> list[DeliveryFailu
     ]
 
 
+def payment_views(session: Session, payments: list[Payment]) -> list[PaymentOut]:
+    """Payments as the creditor's API shows them: each with its allocations, an instalment named by its
+    commitment's reference and its place in the schedule."""
+    instalment_ids = {a.instalment_id for p in payments for a in p.allocations if a.instalment_id is not None}
+    places = {
+        row.id: row
+        for row in session.execute(
+            select(Instalment.id, Instalment.sequence, Instalment.due_date, Commitment.reference)
+            .join(Commitment, Commitment.id == Instalment.commitment_id)
+            .where(Instalment.id.in_(instalment_ids))
+        )
+    }
+    accounts = select(Account.id, Account.reference).where(Account.id.in_({p.account_id for p in payments}))
+    references: dict[int, str] = {account_id: reference for account_id, reference in session.execute(accounts)}
+
+    def allocation(row: Any) -> dict[str, Any]:
+        place = places.get(row.instalment_id)
+        return {
+            "kind": row.kind,
+            "amount_minor": row.amount_minor,
+            "instalment_id": row.instalment_id,
+            "commitment_reference": place.reference if place else None,
+            "instalment_sequence": place.sequence if place else None,
+            "instalment_due_date": place.due_date if place else None,
+        }
+
+    return [
+        PaymentOut.model_validate(
+            {
+                "external_id": p.external_id,
+                "reference": references[p.account_id],
+                "amount_minor": p.amount_minor,
+                "currency": p.currency,
+                "paid_at": p.paid_at,
+                "method": p.method,
+                "received_at": p.received_at,
+                "reverses": p.reverses.external_id if p.reverses else None,
+                "balance_applied_minor": p.balance_applied_minor,
+                "fees_applied_minor": p.fees_applied_minor,
+                "allocations": [allocation(a) for a in p.allocations],
+            }
+        )
+        for p in payments
+    ]
+
+
 def creditor_account_view(session: Session, settings: Settings, account: Account) -> AccountDetailOut:
     """The account with everything recorded about it, as the creditor's API shows it."""
     records = account_records(session, account)
@@ -171,4 +222,6 @@ def creditor_account_view(session: Session, settings: Settings, account: Account
         payment_claims=each(PaymentClaimOut, records.payment_claims),
         contact_preferences=each(ContactPreferenceOut, _rows(session, account, ContactPreference, ContactPreference.id)),
         delivery_failures=_delivery_failures(session, account),
+        credit_minor=account.credit_minor,
+        payments=payment_views(session, records.payments),
     )

@@ -3,6 +3,7 @@ to bot messages (by `code`, which the action server reads from the problem's typ
 
     DomainError
     ├── NotFound (404)
+    │   └── UnknownAccount
     ├── Conflict (409)
     │   ├── AgreementRequired
     │   ├── CollectionPaused
@@ -12,7 +13,8 @@ to bot messages (by `code`, which the action server reads from the problem's typ
     │   ├── ConversationClosed
     │   ├── OptedOut
     │   ├── OutsideWhatsAppWindow
-    │   └── AgentExists
+    │   ├── AgentExists
+    │   └── PaymentConflict
     ├── NotVerified (403)
     ├── VerificationLocked (423)
     ├── InvalidLink (403)
@@ -24,7 +26,10 @@ to bot messages (by `code`, which the action server reads from the problem's typ
     │   ├── InvalidAmount
     │   ├── InvalidArrangement
     │   ├── OutsidePolicy
-    │   └── WeakPassword
+    │   ├── WeakPassword
+    │   ├── InvalidPayment
+    │   ├── CurrencyMismatch
+    │   └── NothingToReverse
     └── RasaUnavailable (503)
 """
 
@@ -211,6 +216,39 @@ class UnknownTemplate(DomainError):
 
     code = "unknown_template"
     status = 404
+
+
+# --- payments ------------------------------------------------------------------------------------------------
+
+
+class UnknownAccount(NotFound):
+    """None of your accounts has this reference: check it, or load the account first (POST /api/v1/accounts)."""
+
+    code = "unknown_account"
+
+
+class PaymentConflict(Conflict):
+    """Another payment was recorded under this external_id (it is kept as it was): give each payment its own id."""
+
+    code = "payment_conflict"
+
+
+class InvalidPayment(Unprocessable):
+    """A payment is not zero (a refund is negative), uses a listed method, is not dated in the future, and only a refund names what it reverses."""
+
+    code = "invalid_payment"
+
+
+class CurrencyMismatch(Unprocessable):
+    """A payment is recorded in its account's currency: check the reference, or convert the amount first."""
+
+    code = "currency_mismatch"
+
+
+class NothingToReverse(Unprocessable):
+    """A refund or reversal gives back at most what was paid on the account, or on the payment of this account it names."""
+
+    code = "nothing_to_reverse"
 
 
 # --- the bot -------------------------------------------------------------------------------------------------
