@@ -114,3 +114,18 @@ class MessageStatus(StrEnum):
     UNDELIVERED = "undelivered"
     FAILED = "failed"
     BLOCKED = "blocked"
+
+
+class AllocationKind(StrEnum):
+    INSTALMENT = "instalment"  # towards an instalment of a commitment
+    BALANCE = "balance"  # towards what is owed, outside any plan (no active commitment)
+    CREDIT = "credit"  # beyond the plan or what is owed: kept on the account
+
+
+class PaymentMethod(StrEnum):
+    TRANSFER = "transfer"
+    CARD = "card"
+    CHEQUE = "cheque"
+    DIRECT_DEBIT = "direct_debit"
+    CASH = "cash"
+    OTHER = "other"

@@ -26,9 +26,8 @@ from api.schemas.common import (
     PaymentClaimStatus,
 )
 from api.services import hours
-from api.services.allocation import AllocationKind
 from api.services.money import MAX_MINOR
-from api.services.payments import PaymentMethod
+from api.states import AllocationKind, PaymentMethod
 
 _CURRENCIES = frozenset(list_currencies())
 

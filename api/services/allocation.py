@@ -12,15 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from enum import StrEnum
 
 from api.services.errors import NothingToReverse
-
-
-class AllocationKind(StrEnum):
-    INSTALMENT = "instalment"  # towards an instalment of a commitment
-    BALANCE = "balance"  # towards what is owed, outside any plan (no active commitment)
-    CREDIT = "credit"  # beyond the plan or what is owed: kept on the account
+from api.states import AllocationKind
 
 
 @dataclass(frozen=True)

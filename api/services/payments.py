@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Literal, get_args
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +17,6 @@ from sqlalchemy.orm import Session
 from api.core.logging import log
 from api.models import Account, Allocation, Commitment, Creditor, Instalment, Payment, utcnow
 from api.services.allocation import (
-    AllocationKind,
     InstalmentState,
     Ledger,
     Outcome,
@@ -30,10 +28,9 @@ from api.services.allocation import (
 from api.services.audit import audit
 from api.services.errors import CurrencyMismatch, InvalidPayment, NothingToReverse, PaymentConflict, UnknownAccount
 from api.services.money import MAX_MINOR
-from api.states import CommitmentStatus
+from api.states import AllocationKind, CommitmentStatus, PaymentMethod
 
-PaymentMethod = Literal["transfer", "card", "cheque", "direct_debit", "cash", "other"]
-PAYMENT_METHODS = frozenset(get_args(PaymentMethod))
+PAYMENT_METHODS = frozenset(PaymentMethod)
 # A payment dated a little ahead is a clock or time-zone slip; further ahead it is a mistake.
 FUTURE_TOLERANCE = dt.timedelta(days=1)
 

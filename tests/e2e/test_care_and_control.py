@@ -16,7 +16,7 @@ def run(coro):
 def test_distress_stops_collection_with_care_and_a_person_first(stack, creditor):
     async def conversation() -> list[str]:
         async with WebChatDebtor(stack.api_url, "fr") as debtor:
-            for message in ("Bonjour", "CR-10002", "69003"):
+            for message in ("Bonjour", "CR-10002", "02/11/1972"):
                 await debtor.say(message)
             return [
                 texts(await debtor.say("je n'en peux plus, mon mari est mort le mois dernier et je n'arrive plus à rien")),

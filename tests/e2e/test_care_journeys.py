@@ -149,7 +149,8 @@ def test_a_changed_plan_replaces_the_old_one_with_a_new_written_confirmation(sta
     assert [i["amount_minor"] for i in new["instalments"]] == [10000, 10000, 10000, 8000]
     old_confirmation, new_confirmation = stored["confirmations"]
     assert old_confirmation["number"] != new_confirmation["number"]
-    document = httpx.get(new_confirmation["document_url"], timeout=30)
+    # The debtor's link asks for the date of birth first.
+    document = httpx.post(new_confirmation["document_url"], data={"date_of_birth": account["date_of_birth"]}, timeout=30)
     assert document.status_code == 200 and document.headers["content-type"] == "application/pdf"
     content = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(document.content)).pages)
     assert new_confirmation["number"] in content and account["reference"] in content

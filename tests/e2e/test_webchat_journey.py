@@ -135,7 +135,7 @@ def test_three_wrong_verifications_lock_and_disclose_nothing(stack, creditor):
 def test_a_dispute_is_recorded_and_the_bot_stops_asking_for_payment(stack, creditor):
     async def conversation() -> list[str]:
         async with WebChatDebtor(stack.api_url, "en") as debtor:
-            for message in ("Hi", "CR-20002", "M1 2AB"):
+            for message in ("Hi", "CR-20002", "21/01/1968"):
                 await debtor.say(message)
             return [
                 texts(await debtor.say("I dispute this bill, I never received any gas from you")),
@@ -154,7 +154,7 @@ def test_a_dispute_is_recorded_and_the_bot_stops_asking_for_payment(stack, credi
 @pytest.mark.parametrize(
     ("language", "verify", "stop"),
     [
-        ("fr", ("Bonjour", "CR-10002", "69003"), "arrêtez de m'écrire"),
+        ("fr", ("Bonjour", "CR-10002", "02/11/1972"), "arrêtez de m'écrire"),
         ("en", ("Hello",), "stop"),
     ],
 )
