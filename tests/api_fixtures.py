@@ -8,11 +8,14 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from api.core.config import get_settings
-from api.db import get_engine, get_sessionmaker
+from api.db import get_engine, get_sessionmaker, session_scope
+from api.deps import hash_api_key
+from api.models import Conversation, Creditor
 
-__all__ = ["CREDITOR_KEY", "actions_headers", "client", "creditor_headers", "database"]
+__all__ = ["CREDITOR_KEY", "actions_headers", "client", "creditor_headers", "database", "make_commitment"]
 
 CREDITOR_KEY = "test-creditor-key"
 
@@ -51,3 +54,24 @@ def creditor_headers() -> dict[str, str]:
 @pytest.fixture
 def actions_headers() -> dict[str, str]:
     return {"X-Actions-Token": get_settings().actions_token}
+
+
+def make_commitment(client, actions_headers, proposal, reference="CR-10001", date_of_birth="1985-03-12") -> dict:
+    """A commitment agreed through the action server's API (verify, offer, summary, accept)."""
+    with session_scope() as session:
+        creditor_id = session.scalar(select(Creditor.id).where(Creditor.api_key_hash == hash_api_key(CREDITOR_KEY)))
+        conversation = Conversation(creditor_id=creditor_id, channel="webchat", channel_address=f"pay-{reference}")
+        session.add(conversation)
+        session.flush()
+        conversation_id = conversation.id
+
+    def bot(path, json=None):
+        return client.post(f"/internal/v1/conversations/{conversation_id}{path}", json=json, headers=actions_headers)
+
+    assert bot("/verify", {"reference": reference, "date_of_birth": date_of_birth}).json()["status"] == "verified"
+    offer = bot("/offers", proposal).json()
+    assert offer["accepted"], offer
+    bot(f"/offers/{offer['offer_id']}/summary")
+    accepted = bot(f"/offers/{offer['offer_id']}/accept", {"agreed_summary": "as summarised"})
+    assert accepted.status_code == 201
+    return {**offer, "commitment_reference": accepted.json()["commitment_reference"]}

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from api.db import session_scope
 from api.deps import hash_api_key
-from api.models import Account, Conversation, Creditor
-from tests.api_fixtures import CREDITOR_KEY
+from api.models import Account, Creditor
+from tests.api_fixtures import make_commitment
 
 PAYMENT = {
     "reference": "CR-10001",
@@ -29,27 +29,6 @@ def pay(client, headers, **changes):
 
 def account_view(client, headers, reference="CR-10001"):
     return client.get(f"/api/v1/accounts/{reference}", headers=headers).json()
-
-
-def make_commitment(client, actions_headers, proposal, reference="CR-10001", date_of_birth="1985-03-12"):
-    """A commitment agreed through the action server's API (verify, offer, summary, accept)."""
-    with session_scope() as session:
-        creditor_id = session.scalar(select(Creditor.id).where(Creditor.api_key_hash == hash_api_key(CREDITOR_KEY)))
-        conversation = Conversation(creditor_id=creditor_id, channel="webchat", channel_address=f"pay-{reference}")
-        session.add(conversation)
-        session.flush()
-        conversation_id = conversation.id
-
-    def bot(path, json=None):
-        return client.post(f"/internal/v1/conversations/{conversation_id}{path}", json=json, headers=actions_headers)
-
-    assert bot("/verify", {"reference": reference, "date_of_birth": date_of_birth}).json()["status"] == "verified"
-    offer = bot("/offers", proposal).json()
-    assert offer["accepted"], offer
-    bot(f"/offers/{offer['offer_id']}/summary")
-    accepted = bot(f"/offers/{offer['offer_id']}/accept", {"agreed_summary": "as summarised"})
-    assert accepted.status_code == 201
-    return {**offer, "commitment_reference": accepted.json()["commitment_reference"]}
 
 
 def test_a_payment_is_recorded_with_201_and_the_same_external_id_again_answers_200_with_the_first_result(

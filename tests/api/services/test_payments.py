@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from api.db import session_scope
 from api.deps import hash_api_key
-from api.models import Account, Allocation, AuditEntry, Commitment, Conversation, Creditor, Payment
+from api.models import Account, Allocation, AuditEntry, Commitment, Creditor, Payment
 from api.services.allocation import (
     AllocationKind,
     InstalmentState,
@@ -27,7 +27,7 @@ from api.services.allocation import (
 )
 from api.services.errors import CurrencyMismatch, InvalidPayment, NothingToReverse, PaymentConflict, UnknownAccount
 from api.services.payments import record_payment
-from tests.api_fixtures import CREDITOR_KEY
+from tests.api_fixtures import CREDITOR_KEY, make_commitment
 
 # --- strategies ----------------------------------------------------------------------------------------------
 
@@ -259,26 +259,6 @@ def _pay(session, amount_minor: int, external_id: str, reference: str = "CR-1000
 
 def _account(session, reference: str = "CR-10001") -> Account:
     return session.scalars(select(Account).where(Account.reference == reference)).one()
-
-
-def make_commitment(client, actions_headers, proposal, reference="CR-10001", date_of_birth="1985-03-12") -> dict:
-    """A commitment agreed through the action server's API, as the bot records one: verify, offer, summary, accept."""
-    with session_scope() as session:
-        conversation = Conversation(creditor_id=_creditor(session).id, channel="webchat", channel_address=f"pay-{reference}")
-        session.add(conversation)
-        session.flush()
-        conversation_id = conversation.id
-
-    def bot(path, json=None):
-        return client.post(f"/internal/v1/conversations/{conversation_id}{path}", json=json, headers=actions_headers)
-
-    assert bot("/verify", {"reference": reference, "date_of_birth": date_of_birth}).json()["status"] == "verified"
-    offer = bot("/offers", proposal).json()
-    assert offer["accepted"], offer
-    bot(f"/offers/{offer['offer_id']}/summary")
-    accepted = bot(f"/offers/{offer['offer_id']}/accept", {"agreed_summary": "as summarised"})
-    assert accepted.status_code == 201
-    return {**offer, "commitment_reference": accepted.json()["commitment_reference"]}
 
 
 def test_the_same_external_id_again_answers_the_first_payment_and_counts_once(database):
