@@ -629,7 +629,8 @@ def main(argv: list[str] | None = None) -> int:
         database_url=database_url,
         twilio_port=None,
         log_dir=workdir / "log",
-        extra_env={"CREDITOR_API_KEY": CREDITOR_KEY},
+        # Every timed conversation is a new web-chat session from this one address: lift the per-client limit.
+        extra_env={"CREDITOR_API_KEY": CREDITOR_KEY, "WEBCHAT_SESSIONS_PER_CLIENT_PER_HOUR": "100000"},
     )
     print(f"starting the stack (logs in {workdir / 'log'})...", flush=True)
     started = time.perf_counter()

@@ -279,6 +279,7 @@ def send_to_debtor(
 ) -> Message:
     """One message on the debtor's own channel; refused for an opted-out address (any channel)."""
     message = outbound.write(session, settings, conversation, outbound.Outbound(text=text, author=author, kind=kind))
+    session.flush()  # the caller reports the message's id
     channel, address, reply = conversation.channel, conversation.channel_address, Reply(text=message.text, author=author)
     after_commit(session, lambda: hub.run_soon(transports.deliver(conversation.id, channel, address, [reply])))
     return message

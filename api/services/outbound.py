@@ -127,7 +127,8 @@ def render_for_phone(
 
 def write(session: Session, settings: Settings, conversation: Conversation, outbound: Outbound) -> Message:
     """The one place an outbound row is created. Raises `OptedOut` / `OutsideWhatsAppWindow` /
-    `UnknownTemplate` for something we initiate that could not leave."""
+    `UnknownTemplate` for something we initiate that could not leave. The row is inserted with the
+    transaction (a bot turn's replies in one round trip); flush first if you need its id."""
     if outbound.template is not None and outbound.template not in settings.whatsapp_templates:
         raise UnknownTemplate()
     if outbound.in_reply_to is None:
@@ -166,5 +167,4 @@ def write(session: Session, settings: Settings, conversation: Conversation, outb
         encoding=info.encoding if info else None,
     )
     session.add(message)
-    session.flush()
     return message
