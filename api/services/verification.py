@@ -50,10 +50,6 @@ def normalise_reference(text: str) -> str:
     return "".join(text.split()).upper()
 
 
-def normalise_postcode(text: str) -> str:
-    return "".join(text.split()).upper()
-
-
 def _same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
@@ -140,16 +136,7 @@ def verify_identity(
             Account.reference == normalise_reference(reference),
         )
     )
-    reference_locked = active_lock(session, digest) is not None
-    ok = factors_match(account, reference, date_of_birth) and not reference_locked
-    session.add(
-        VerificationAttempt(
-            conversation_id=conversation.id,
-            account_id=account.id if ok and account else None,
-            reference_digest=digest,
-            succeeded=ok,
-        )
-    )
+    ok, reference_locked = _attempt(session, settings, digest, account, reference, date_of_birth, conversation.id)
     if ok and account is not None:
         conversation.account_id = account.id
         conversation.verified_at = utcnow()
@@ -158,12 +145,37 @@ def verify_identity(
         session.flush()
         return VerificationResult(verified=True, locked=False, account=account)
 
-    session.flush()
-    reference_locked = reference_locked or _lock_after_too_many_failures(session, settings, digest, account)
     locked = failed_attempts(session, conversation) >= settings.verification_max_attempts
     if locked and conversation.locked_at is None:
         conversation.locked_at = utcnow()
     return VerificationResult(verified=False, locked=locked, reference_locked=reference_locked)
+
+
+def _attempt(
+    session: Session,
+    settings: Settings,
+    digest: str,
+    account: Account | None,
+    reference: str,
+    date_of_birth: dt.date | None,
+    conversation_id: str | None,
+) -> tuple[bool, bool]:
+    """One try at the two factors, from a conversation or a document link: compared, recorded, and counted
+    against the reference's lock. Returns (verified, the reference is locked)."""
+    reference_locked = active_lock(session, digest) is not None
+    ok = factors_match(account, reference, date_of_birth) and not reference_locked
+    session.add(
+        VerificationAttempt(
+            conversation_id=conversation_id,
+            account_id=account.id if ok and account else None,
+            reference_digest=digest,
+            succeeded=ok,
+        )
+    )
+    session.flush()
+    if not ok and not reference_locked:
+        reference_locked = _lock_after_too_many_failures(session, settings, digest, account)
+    return ok, reference_locked
 
 
 def _lock_after_too_many_failures(session: Session, settings: Settings, digest: str, account: Account | None) -> bool:
@@ -180,14 +192,7 @@ def check_document_holder(session: Session, settings: Settings, account: Account
     """The second factor asked of whoever opens a document link (a forwarded SMS, a shared phone). Its
     failures count against the account's reference like any other, and its lock applies here too."""
     digest = reference_digest(settings.secret_key, account.creditor_id, account.reference)
-    locked = active_lock(session, digest) is not None
-    ok = factors_match(account, account.reference, date_of_birth) and not locked
-    session.add(
-        VerificationAttempt(conversation_id=None, account_id=account.id if ok else None, reference_digest=digest, succeeded=ok)
-    )
-    session.flush()
-    if not ok and not locked:
-        _lock_after_too_many_failures(session, settings, digest, account)
+    ok, _ = _attempt(session, settings, digest, account, account.reference, date_of_birth, None)
     audit(session, "debtor", "document_opened" if ok else "document_refused", "account", account.reference)
     return ok
 
