@@ -65,14 +65,20 @@ class ValidateVerificationForm(FormValidationAction):
 
 
 class ActionAfterVerification(Action):
-    """Runs when the verification form ends: present the file, or explain the lock."""
+    """Runs when the verification form ends: present the file, or explain the lock. A file whose collection
+    is paused (an open dispute) or that a person must review (vulnerability) is not presented with the ways
+    to pay: the debtor is told that nothing is asked of them meanwhile."""
 
     def name(self) -> str:
         return "action_after_verification"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         identity = tracker.get_slot("identity")
-        if identity == "verified":
+        if identity == "verified" and tracker.get_slot("collection_paused"):
+            dispatcher.utter_message(response="utter_collection_paused")
+        elif identity == "verified" and tracker.get_slot("vulnerable"):
+            dispatcher.utter_message(response="utter_care_pending")
+        elif identity == "verified":
             dispatcher.utter_message(response="utter_present_account")
         elif identity == "locked":
             dispatcher.utter_message(response="utter_verification_locked")

@@ -15,11 +15,12 @@ from api.core.config import get_settings
 from api.core.logging import configure_logging, log
 from api.core.problems import problem_response
 from api.db import get_engine
-from api.routes import accounts, bot, console, documents, handoff_settings, payments, policy
+from api.routes import accounts, bot, console, documents, follow_through, handoff_settings, payments, policy
 from api.services import errors
 from api.services.console_hub import hub
 from api.services.outbox import Outbox
 from api.services.router import ConversationRouter
+from api.services.scheduler import Scheduler
 from api.services.transport import Transports
 from api.states import Channel
 from channels import twilio, webchat
@@ -39,6 +40,7 @@ def create_app() -> socketio.ASGIApp:
     phone_outbox = Outbox(settings, twilio.TwilioSender(settings))
     transports.register(phone_outbox, Channel.SMS, Channel.WHATSAPP)
     router = ConversationRouter(settings, http, transports)
+    scheduler = Scheduler(settings, wake=phone_outbox.wake)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -47,10 +49,13 @@ def create_app() -> socketio.ASGIApp:
         log.info("api_started", env=settings.app_env, rasa_url=settings.rasa_url)
         # Background work: the outbox sends SMS/WhatsApp messages (and what was left unsent by a stop);
         # the retry loop answers debtor messages that Rasa could not answer when they arrived.
+        # The scheduler plans nothing itself: it decides the contacts that are due (services/contacts.py).
         tasks = [
             asyncio.create_task(phone_outbox.run()),
             asyncio.create_task(router.run_retries(settings.inbound_retry_seconds)),
         ]
+        if settings.scheduler_enabled:
+            tasks.append(asyncio.create_task(scheduler.run(settings.scheduler_poll_seconds)))
         yield
         background = [*tasks, *twilio.pending_tasks()]
         for task in background:
@@ -66,7 +71,7 @@ def create_app() -> socketio.ASGIApp:
         lifespan=lifespan,
     )
     app.add_exception_handler(errors.DomainError, domain_error_handler)
-    for module in (accounts, policy, handoff_settings, payments, bot, documents, webchat, twilio, console):
+    for module in (accounts, policy, handoff_settings, follow_through, payments, bot, documents, webchat, twilio, console):
         app.include_router(module.router)
     app.include_router(console.api)
 

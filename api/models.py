@@ -73,6 +73,11 @@ class Creditor(Base):
     expected_wait_minutes: Mapped[int] = mapped_column(Integer, default=15)
     # A dispute is handed to a person for review (and not only recorded) when the creditor wants it.
     review_disputes: Mapped[bool] = mapped_column(Boolean, default=True)
+    # What happens after the conversation: the contact cadence, local hours and quiet days, the grace period
+    # and the missed-payment policy (services/follow_through.py reads it; empty = the documented defaults).
+    follow_through: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    # The key a payment provider signs its webhooks with (HMAC-SHA256 over the body); None = webhook off.
+    payment_webhook_secret: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     policy: Mapped[NegotiationPolicy] = relationship(back_populates="creditor", uselist=False)
@@ -263,6 +268,10 @@ class Commitment(Base):
     # Who recorded it (bot | agent:<id>); an agent may go beyond the policy, and must then say why.
     recorded_by: Mapped[str] = mapped_column(String(64), default="bot")
     outside_policy_reason: Mapped[str | None] = mapped_column(String(500))
+    # Instalments missed one after the other (reset by an instalment paid in full): the policy breaks the
+    # plan when it reaches its limit.
+    consecutive_misses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # kept, broken, cancelled or replaced
 
     instalments: Mapped[list[Instalment]] = relationship(order_by="Instalment.sequence", cascade="all, delete-orphan")
 
@@ -278,6 +287,9 @@ class Instalment(Base):
     status: Mapped[str] = mapped_column(String(16), default="due")  # due|paid|missed
     # What payments allocated to it so far (partial payments show; never more than amount_minor).
     paid_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The due date agreed, when the missed-payment policy moved the instalment to the end of the plan.
+    original_due_date: Mapped[dt.date | None] = mapped_column(Date)
+    missed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Confirmation(Base):
@@ -449,6 +461,10 @@ class PaymentClaim(Base):
     paid_on: Mapped[dt.date | None] = mapped_column(Date)
     means: Mapped[str | None] = mapped_column(String(32))  # transfer|card|cheque|direct_debit|cash|other
     status: Mapped[str] = mapped_column(String(16), default="to_check")  # to_check|confirmed|not_found
+    # When it was passed to an agent, unconfirmed after the creditor's claim_check_days.
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The payment that confirmed it.
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -474,3 +490,45 @@ class ShortLink(Base):
     target: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Contact(Base):
+    """A contact we initiate (reminder, follow-up, first contact, thanks): planned with its moment, then
+    decided by the contact gate when that moment comes — sent, deferred to the next allowed moment, or
+    cancelled with its reason. `key` makes planning idempotent: the same contact is never planned twice."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # ContactKind
+    commitment_id: Mapped[int | None] = mapped_column(ForeignKey("commitments.id"), index=True)
+    instalment_id: Mapped[int | None] = mapped_column(ForeignKey("instalments.id"), index=True)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    # When it was planned for, and when it may leave now (later than planned once deferred).
+    planned_for: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    scheduled_for: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    status: Mapped[str] = mapped_column(String(16), default="scheduled", index=True)  # ContactStatus
+    reason: Mapped[str | None] = mapped_column(String(64))  # why it was last deferred or cancelled
+    # Where it left: the channel, its conversation and the outbound message row.
+    channel: Mapped[str | None] = mapped_column(String(16))
+    conversation_id: Mapped[str | None] = mapped_column(ForeignKey("conversations.id"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decisions: Mapped[list[ContactDecision]] = relationship(order_by="ContactDecision.id", cascade="all, delete-orphan")
+
+
+class ContactDecision(Base):
+    """One decision of the gate on a contact (planned, deferred until…, cancelled because…, sent)."""
+
+    __tablename__ = "contact_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    decided_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(16))  # scheduled | sent | deferred | cancelled
+    reason: Mapped[str | None] = mapped_column(String(64))
+    until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    channel: Mapped[str | None] = mapped_column(String(16))

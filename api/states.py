@@ -98,6 +98,8 @@ class HandoffReason(StrEnum):
     OUTSIDE_POLICY = "outside_policy"
     DISPUTE = "dispute"
     AGENT_TAKEOVER = "agent_takeover"
+    PLAN_BROKEN = "plan_broken"  # the missed-payment policy ended a plan
+    PAYMENT_CLAIM = "payment_claim"  # "already paid", still unconfirmed after the creditor's delay
 
 
 class MessageStatus(StrEnum):
@@ -129,3 +131,32 @@ class PaymentMethod(StrEnum):
     DIRECT_DEBIT = "direct_debit"
     CASH = "cash"
     OTHER = "other"
+
+
+class ContactKind(StrEnum):
+    """Contacts we initiate (`api/services/contacts.py`). Collection contacts ask for money; service contacts
+    answer something (a payment's thanks, a claim checked, a dispute answered) and are never held back by a
+    dispute, a vulnerability review or the attempt cap."""
+
+    FIRST_CONTACT = "first_contact"  # a newly placed account: who we are, then verification
+    REMINDER_BEFORE = "reminder_before"  # N days before an instalment
+    REMINDER_DUE = "reminder_due"  # on the due date
+    REMINDER_GRACE = "reminder_grace"  # unpaid after the due date, within the grace period
+    INSTALMENT_MISSED = "instalment_missed"  # the grace period is over: what the policy did
+    PLAN_BROKEN = "plan_broken"  # the plan ended: an invitation to talk
+    FOLLOW_UP = "follow_up"  # no plan and no payment: we come back to find a solution
+    PAYMENT_THANKS = "payment_thanks"  # a payment arrived: thanks and what remains
+    CLAIM_CONFIRMED = "claim_confirmed"  # the payment the debtor told us about was found
+
+
+SERVICE_CONTACTS = frozenset({ContactKind.PAYMENT_THANKS, ContactKind.CLAIM_CONFIRMED})
+
+
+class ContactStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    DEFERRED = "deferred"  # refused for a time reason: it leaves at the next allowed moment
+    SENT = "sent"
+    CANCELLED = "cancelled"  # refused for a status reason, recorded
+
+
+OPEN_CONTACT_STATUSES = frozenset({ContactStatus.SCHEDULED, ContactStatus.DEFERRED})

@@ -630,7 +630,11 @@ def main(argv: list[str] | None = None) -> int:
         twilio_port=None,
         log_dir=workdir / "log",
         # Every timed conversation is a new web-chat session from this one address: lift the per-client limit.
-        extra_env={"CREDITOR_API_KEY": CREDITOR_KEY, "WEBCHAT_SESSIONS_PER_CLIENT_PER_HOUR": "100000"},
+        extra_env={
+            "CREDITOR_API_KEY": CREDITOR_KEY,
+            "WEBCHAT_SESSIONS_PER_CLIENT_PER_HOUR": "100000",
+            "SCHEDULER_ENABLED": "false",
+        },
     )
     print(f"starting the stack (logs in {workdir / 'log'})...", flush=True)
     started = time.perf_counter()

@@ -26,6 +26,8 @@ def database(tmp_path, monkeypatch) -> Iterator[str]:
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("CREDITOR_API_KEY", CREDITOR_KEY)
     monkeypatch.setenv("PUBLIC_BASE_URL", "http://testserver")
+    # Tests run the follow-through scheduler themselves, with the clock they choose.
+    monkeypatch.setenv("SCHEDULER_ENABLED", "false")
     for cached in (get_settings, get_engine, get_sessionmaker):
         cached.cache_clear()
     from api.cli import migrate, seed_demo

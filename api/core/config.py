@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     outbox_retry_seconds: float = 2.0
     # Inbound messages left unanswered (Rasa down, api restarted) are retried at this interval.
     inbound_retry_seconds: float = 5.0
+    # Follow-through: how often the api's scheduler looks for due contacts and missed instalments; off when
+    # another process runs it (`python -m api.cli contacts-tick` from cron, or a dedicated worker).
+    scheduler_enabled: bool = True
+    scheduler_poll_seconds: float = 30.0
 
     # Agent console: how long a sign-in lasts, and how many wrong passwords (per agent, per 15 minutes)
     # before sign-in is refused for a while.

@@ -27,7 +27,7 @@ from api.schemas.common import (
 )
 from api.services import hours
 from api.services.money import MAX_MINOR
-from api.states import AllocationKind, PaymentMethod
+from api.states import AllocationKind, ContactKind, ContactStatus, PaymentMethod
 
 _CURRENCIES = frozenset(list_currencies())
 
@@ -267,6 +267,38 @@ class PaymentOut(BaseModel):
     allocations: list[AllocationOut]
 
 
+class PaymentWebhookSecretOut(BaseModel):
+    """The payment webhook's new secret, shown this once (the previous one no longer signs anything)."""
+
+    secret: str = Field(description="The HMAC-SHA256 key: its text, as given, not hex-decoded")
+    header: str = Field(description="The header that carries the signature", examples=["X-Payment-Signature"])
+    scheme: str = Field(description="What the header holds", examples=["t=<unix>,v1=<hex hmac-sha256 of '<t>.<body>'>"])
+
+
+class ContactDecisionOut(BaseModel):
+    decided_at: dt.datetime
+    outcome: ContactStatus
+    reason: str | None
+    until: dt.datetime | None
+    channel: Channel | None
+
+
+class ContactOut(BaseModel):
+    """A contact we initiate (reminder, follow-up, first contact, thanks) and what the contact gate decided."""
+
+    kind: ContactKind
+    channel: Channel | None
+    # When it is to leave (later than planned once deferred), in the debtor's local time with its offset.
+    scheduled_for: dt.datetime
+    planned_for: dt.datetime
+    status: ContactStatus
+    # Why it was deferred or cancelled: outside_contact_hours, contact_cap, dispute_open, vulnerable,
+    # payment_claim_pending, opted_out, address_failed, instalment_paid, plan_ended, rescheduled, …
+    reason: str | None
+    sent_at: dt.datetime | None
+    decisions: list[ContactDecisionOut]
+
+
 class AccountDetailOut(AccountOut):
     # Verification on this reference is locked after repeated failures (unlock with POST …/verification-unlock).
     verification_locked: bool
@@ -284,6 +316,8 @@ class AccountDetailOut(AccountOut):
     # Paid beyond what was owed or planned, kept on the account (balance_minor and fees_minor are net of payments).
     credit_minor: int
     payments: list[PaymentOut]
+    # Every contact planned or made, oldest first, with the gate's decisions.
+    contacts: list[ContactOut]
 
 
 class VerificationUnlockOut(BaseModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -34,6 +35,7 @@ from api.schemas.creditor import (
     CommitmentOut,
     ConfirmationOut,
     ConsentOut,
+    ContactOut,
     ContactPreferenceOut,
     ConversationOut,
     DeliveryFailureOut,
@@ -44,6 +46,7 @@ from api.schemas.creditor import (
     SignalOut,
 )
 from api.services.arrangements import confirmations_of, document_url
+from api.services.contacts import contacts_of
 from api.services.verification import account_is_locked
 
 
@@ -224,4 +227,19 @@ def creditor_account_view(session: Session, settings: Settings, account: Account
         delivery_failures=_delivery_failures(session, account),
         credit_minor=account.credit_minor,
         payments=payment_views(session, records.payments),
+        contacts=contact_views(session, account),
     )
+
+
+def contact_views(session: Session, account: Account) -> list[ContactOut]:
+    """The account's contacts, their moments in the debtor's local time."""
+    zone = ZoneInfo(account.timezone)
+    views = []
+    for contact in contacts_of(session, account.id):
+        view = ContactOut.model_validate(contact, from_attributes=True)
+        views.append(
+            view.model_copy(
+                update={"scheduled_for": view.scheduled_for.astimezone(zone), "planned_for": view.planned_for.astimezone(zone)}
+            )
+        )
+    return views

@@ -28,7 +28,7 @@ from api.models import (
     Offer,
     utcnow,
 )
-from api.services import offers
+from api.services import contacts, offers
 from api.services.confirmation_pdf import ConfirmationDocument, render_confirmation_pdf
 from api.services.errors import (
     AgreementRequired,
@@ -231,11 +231,14 @@ def accept_offer(
     # A new plan replaces the one the debtor had (change_plan): only one commitment is active at a time.
     for previous in session.scalars(select(Commitment).where(Commitment.account_id == account.id, Commitment.status == "active")):
         previous.status = "replaced"
+        previous.ended_at = utcnow()
     row.status = "accepted"
     account.status = "arranged"
     session.add(commitment)
     session.flush()
     confirmation = create_confirmation(session, account, commitment, conversation, settings)
+    # The reminders the confirmation announces ("we will remind you before each due date").
+    contacts.plan_commitment(session, commitment, utcnow())
     audit(
         session,
         actor,

@@ -9,11 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.models import Account, Creditor, NegotiationPolicy
+from api.models import Account, Creditor, NegotiationPolicy, utcnow
 from api.schemas.creditor import AccountIn, AgentHoursIn, HandoffSettings, PolicyIn
-from api.services import hours
+from api.services import contacts, follow_through, hours
 from api.services.audit import audit
 from api.services.errors import Conflict
+from api.services.follow_through import FollowThrough
 
 
 def _actor(creditor: Creditor) -> str:
@@ -32,6 +33,7 @@ def create_account(session: Session, creditor: Creditor, values: AccountIn) -> A
     except IntegrityError as exc:  # a concurrent POST with the same reference
         raise Conflict() from exc
     audit(session, _actor(creditor), "account_created", "account", account.reference)
+    contacts.plan_first_contact(session, account, utcnow())
     return account
 
 
@@ -78,3 +80,13 @@ def update_handoff_settings(session: Session, creditor: Creditor, values: Handof
     creditor.review_disputes = values.review_disputes
     audit(session, _actor(creditor), "handoff_settings_updated", "creditor", creditor.id, **values.model_dump())
     return handoff_settings(creditor)
+
+
+def follow_through_settings(creditor: Creditor) -> FollowThrough:
+    return follow_through.parse(creditor.follow_through)
+
+
+def update_follow_through(session: Session, creditor: Creditor, values: FollowThrough) -> FollowThrough:
+    creditor.follow_through = values.model_dump(mode="json", exclude_defaults=True)
+    audit(session, _actor(creditor), "follow_through_updated", "creditor", creditor.id, **creditor.follow_through)
+    return follow_through_settings(creditor)

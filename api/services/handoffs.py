@@ -38,10 +38,12 @@ HANDOFF_PRIORITY = {
     "repeated_fallback": 2,
     "outside_policy": 2,
     "dispute": 3,
+    "payment_claim": 3,
+    "plan_broken": 3,
 }
 DEFAULT_PRIORITY = 3
 # Reasons a person reviews in their own time: the bot keeps the conversation until an agent claims it.
-REVIEW_REASONS = frozenset({"dispute"})
+REVIEW_REASONS = frozenset({"dispute", "payment_claim", "plan_broken"})
 ACTIVE = ("open", "claimed")
 LAST_MESSAGE_CHARS = 280
 

@@ -357,10 +357,10 @@ def _clamp_date(asked: date, earliest: date, latest: date, *, too_late: str) -> 
 
 
 def _dated(amounts: list[int], first_due: date, frequency: Frequency) -> tuple[Instalment, ...]:
-    return tuple(Instalment(_nth_due_date(first_due, index, frequency), amount) for index, amount in enumerate(amounts))
+    return tuple(Instalment(nth_due_date(first_due, index, frequency), amount) for index, amount in enumerate(amounts))
 
 
-def _nth_due_date(first_due: date, index: int, frequency: Frequency) -> date:
+def nth_due_date(first_due: date, index: int, frequency: Frequency) -> date:
     if frequency == "weekly":
         return first_due + timedelta(weeks=index)
     if frequency == "biweekly":

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from api.core.logging import log
 from api.models import Account, Allocation, Commitment, Creditor, Instalment, Payment, utcnow
+from api.services import contacts
 from api.services.allocation import (
     InstalmentState,
     Ledger,
@@ -129,6 +130,8 @@ def record_payment(
     for changed_commitment, status in changed:
         action = "commitment_kept" if status == CommitmentStatus.KEPT else "commitment_reopened"
         audit(session, actor, action, "commitment", changed_commitment.reference, payment=external_id)
+    # Thanks, with what remains (or the "already paid" claim this confirms), on the debtor's channel.
+    contacts.on_payment(session, payment, now)
     log.info("payment_recorded", payment_id=payment.id, account_id=account.id, amount_minor=amount_minor, source=source)
     return payment, True
 
@@ -265,8 +268,10 @@ def _apply(
         all_paid = all(i.paid_minor >= i.amount_minor for i in commitment.instalments)
         if commitment.status == CommitmentStatus.ACTIVE and all_paid:
             commitment.status = CommitmentStatus.KEPT
+            commitment.ended_at = utcnow()
         elif commitment.status == CommitmentStatus.KEPT and not all_paid:
             commitment.status = CommitmentStatus.ACTIVE
+            commitment.ended_at = None
         else:
             continue
         changed.append((commitment, commitment.status))

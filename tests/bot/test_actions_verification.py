@@ -110,3 +110,17 @@ def test_an_answer_that_is_not_a_date_of_birth_is_asked_again_without_calling_th
 def test_after_the_form_the_file_is_presented_or_the_lock_explained(domain, identity, said):
     outcome = run_action(ActionAfterVerification(), make_tracker({"identity": identity}), domain)
     assert (outcome.responses, outcome.events) == (said, [])
+
+
+@pytest.mark.parametrize(
+    ("slots", "said"),
+    [
+        ({"collection_paused": True}, ["utter_collection_paused"]),
+        ({"vulnerable": True}, ["utter_care_pending"]),
+        ({"collection_paused": True, "vulnerable": True}, ["utter_collection_paused"]),
+    ],
+)
+def test_a_disputed_or_vulnerable_file_is_not_presented_with_the_ways_to_pay(domain, slots, said):
+    outcome = run_action(ActionAfterVerification(), make_tracker({"identity": "verified", **slots}), domain)
+    assert outcome.responses == said
+    assert "utter_present_account" not in outcome.responses

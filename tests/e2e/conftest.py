@@ -42,7 +42,13 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         database_url=database_url,
         log_dir=workdir / "log",
         # Every test opens web-chat sessions from this one address: the per-client limit has its own test.
-        extra_env={"CREDITOR_API_KEY": CREDITOR_KEY, "WEBCHAT_SESSIONS_PER_CLIENT_PER_HOUR": "100000"},
+        # The follow-through's clock is the tests' (`python -m api.cli contacts-tick --now …`), not the wall
+        # clock: no first contact or reminder leaves on its own in the middle of another test.
+        extra_env={
+            "CREDITOR_API_KEY": CREDITOR_KEY,
+            "WEBCHAT_SESSIONS_PER_CLIENT_PER_HOUR": "100000",
+            "SCHEDULER_ENABLED": "false",
+        },
     )
     stack.start()
     # The tests run at any hour: the agents' team is at work all the time, unless a test says otherwise.
