@@ -1,23 +1,27 @@
-"""Command line of the api: `python -m api.cli migrate | seed-demo | create-agent | set-agent-password`."""
+"""Command line of the api: `python -m api.cli migrate | seed-demo | create-agent | set-agent-password |
+import-payments`."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import getpass
+import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.core.config import get_settings
 from api.db import session_scope
 from api.deps import hash_api_key
 from api.models import Account, Agent, Creditor, NegotiationPolicy
-from api.services import agents
+from api.services import agents, payment_import
 from api.services.errors import DomainError
 
 DEMO_CREDITOR: dict[str, Any] = {
@@ -197,11 +201,48 @@ def set_agent_password(args: argparse.Namespace) -> None:
         raise SystemExit(f"Not changed: {error.__doc__}") from None
 
 
+def import_payments(args: argparse.Namespace) -> None:
+    """Payments from a CSV file, all or none; the report says what is wrong on which line (exit status 1)."""
+    try:
+        with session_scope() as session, open(args.file, encoding="utf-8-sig", newline="") as lines:
+            creditor = _creditor(session, args.creditor_id, args.creditor_api_key_env)
+            report = payment_import.import_payments(session, creditor, lines, dry_run=args.dry_run)
+    except OSError as error:
+        raise SystemExit(f"Cannot read {args.file}: {error.strerror}.") from None
+    except UnicodeDecodeError:
+        raise SystemExit(f"{args.file} is not UTF-8 text: save the CSV as UTF-8 and run again.") from None
+    print("\n".join(payment_import.describe(report)))
+    if not report.ok:
+        raise SystemExit(1)
+
+
+def _creditor(session: Session, creditor_id: int | None, api_key_env: str | None) -> Creditor:
+    """The creditor named on the command line: by id, by the API key in an environment variable (so that the
+    key is in neither the shell's history nor the process list), or the only one there is."""
+    if api_key_env is not None:
+        key = os.environ.get(api_key_env, "")
+        creditor = session.scalar(select(Creditor).where(Creditor.api_key_hash == hash_api_key(key))) if key else None
+        if creditor is None:
+            raise SystemExit(f"No creditor has the API key in ${api_key_env}.")
+        return creditor
+    if creditor_id is not None:
+        return session.get(Creditor, creditor_id) or _no_such_creditor(session, f"No creditor has the id {creditor_id}.")
+    only = session.scalars(select(Creditor).limit(2)).all()
+    if len(only) != 1:
+        _no_such_creditor(session, "Name the creditor with --creditor-id or --creditor-api-key-env.")
+    return only[0]
+
+
+def _no_such_creditor(session: Session, message: str) -> NoReturn:
+    known = ", ".join(f"{c.id} ({c.name})" for c in session.scalars(select(Creditor).order_by(Creditor.id)))
+    raise SystemExit(f"{message} Creditors: {known or 'none yet'}.")
+
+
 def _plain(minor: int) -> str:
     return f"{minor // 100}.{minor % 100:02d}"
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m api.cli")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="create or upgrade the database schema")
@@ -212,13 +253,21 @@ def main() -> None:
         if name == "create-agent":
             command.add_argument("--name", required=True)
         command.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    args = parser.parse_args()
+    payments = commands.add_parser("import-payments", help="record the payments of a CSV file (all or none)")
+    payments.add_argument("file", help="CSV with a header: " + ",".join(payment_import.REQUIRED_COLUMNS) + "[,reverses]")
+    creditor = payments.add_mutually_exclusive_group()
+    creditor.add_argument("--creditor-id", type=int, help="whose accounts (needed when there are several creditors)")
+    creditor.add_argument("--creditor-api-key-env", metavar="VAR", help="... or the environment variable with its API key")
+    payments.add_argument("--dry-run", action="store_true", help="check every line and report; import nothing")
+    args = parser.parse_args(argv)
     if args.command == "migrate":
         migrate()
     elif args.command == "seed-demo":
         seed_demo()
     elif args.command == "create-agent":
         create_agent(args)
+    elif args.command == "import-payments":
+        import_payments(args)
     else:
         set_agent_password(args)
 

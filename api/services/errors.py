@@ -3,7 +3,8 @@ to bot messages (by `code`, which the action server reads from the problem's typ
 
     DomainError
     ├── NotFound (404)
-    │   └── UnknownAccount
+    │   ├── UnknownAccount
+    │   └── PaymentWebhookOff
     ├── Conflict (409)
     │   ├── AgreementRequired
     │   ├── CollectionPaused
@@ -21,6 +22,8 @@ to bot messages (by `code`, which the action server reads from the problem's typ
     ├── ExpiredLink (410)
     ├── UnknownTemplate (404)
     ├── InvalidCredentials (401)
+    ├── InvalidSignature (401)
+    │   └── StaleSignature
     ├── Unprocessable (422)
     │   ├── InvalidDate
     │   ├── InvalidAmount
@@ -259,3 +262,25 @@ class RasaUnavailable(DomainError):
 
     code = "rasa_unavailable"
     status = 503
+
+
+# --- payments from a payment provider (webhook) --------------------------------------------------------------
+
+
+class PaymentWebhookOff(NotFound):
+    """No payment webhook is set up for this creditor: create its secret first (POST /api/v1/payments/webhook-secret)."""
+
+    code = "payment_webhook_off"
+
+
+class InvalidSignature(DomainError):
+    """The X-Payment-Signature header is missing, malformed or wrong: send t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>"> made with the creditor's current webhook secret."""
+
+    code = "invalid_signature"
+    status = 401
+
+
+class StaleSignature(InvalidSignature):
+    """The signature's timestamp is more than 5 minutes away from now: sign each delivery as it is sent, and check the sender's clock."""
+
+    code = "stale_signature"
