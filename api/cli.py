@@ -1,5 +1,5 @@
 """Command line of the api: `python -m api.cli migrate | seed-demo | create-agent | set-agent-password |
-import-payments`."""
+import-payments | contacts-tick`."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from api.deps import hash_api_key
 from api.models import Account, Agent, Creditor, NegotiationPolicy
 from api.services import agents, payment_import
 from api.services.errors import DomainError
+from api.services.scheduler import Scheduler
 
 DEMO_CREDITOR: dict[str, Any] = {
     "name": "Lumière Énergie SA",
@@ -242,6 +243,24 @@ def _plain(minor: int) -> str:
     return f"{minor // 100}.{minor % 100:02d}"
 
 
+def _instant(value: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{value!r} has no offset: write e.g. 2026-12-07T10:00:00+01:00")
+    return moment
+
+
+def contacts_tick(now: dt.datetime | None) -> None:
+    """One tick of the scheduler (cron, or a test moving the clock); the api's outbox sends what it wrote."""
+    report = Scheduler(get_settings()).tick(now)
+    sweep = report.sweep
+    print(
+        f"sent {report.sent}, deferred {report.deferred}, cancelled {report.cancelled}; "
+        f"missed {sweep.missed}, moved {sweep.moved}, broken {sweep.broken}, "
+        f"claims escalated {sweep.claims_escalated}, follow-ups planned {sweep.follow_ups}"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m api.cli")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -259,6 +278,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     creditor.add_argument("--creditor-id", type=int, help="whose accounts (needed when there are several creditors)")
     creditor.add_argument("--creditor-api-key-env", metavar="VAR", help="... or the environment variable with its API key")
     payments.add_argument("--dry-run", action="store_true", help="check every line and report; import nothing")
+    tick = commands.add_parser("contacts-tick", help="run the follow-through once: misses, then the contacts that are due")
+    tick.add_argument("--now", type=_instant, help="the clock, an ISO 8601 instant with its offset (default: now)")
     args = parser.parse_args(argv)
     if args.command == "migrate":
         migrate()
@@ -268,6 +289,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         create_agent(args)
     elif args.command == "import-payments":
         import_payments(args)
+    elif args.command == "contacts-tick":
+        contacts_tick(args.now)
     else:
         set_agent_password(args)
 

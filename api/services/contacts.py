@@ -20,7 +20,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -207,6 +207,7 @@ class SweepReport:
     moved: int = 0
     broken: int = 0
     claims_escalated: int = 0
+    follow_ups: int = 0
 
 
 def sweep(session: Session, now: dt.datetime) -> SweepReport:
@@ -241,6 +242,7 @@ def sweep(session: Session, now: dt.datetime) -> SweepReport:
             continue  # this due date's miss is recorded already
         _miss(session, account, commitment, instalment, settings, now, report)
     _escalate_claims(session, now, report)
+    _follow_up(session, now, report)
     return report
 
 
@@ -273,6 +275,7 @@ def _miss(
         commitment.ended_at = now
         account.status = AccountStatus.ACTIVE
         audit(session, "system", "commitment_broken", "commitment", commitment.reference, misses=commitment.consecutive_misses)
+        cancel_open(session, commitment.id, "plan_ended", now)
         plan(
             session,
             key=f"{ContactKind.PLAN_BROKEN}:{commitment.id}",
@@ -303,6 +306,19 @@ def _miss(
     )
 
 
+def cancel_open(session: Session, commitment_id: int, reason: str, now: dt.datetime) -> int:
+    """Cancels the contacts still planned for a plan that ended (kept, broken, replaced)."""
+    rows = session.scalars(
+        select(Contact).where(
+            Contact.commitment_id == commitment_id, Contact.status.in_(OPEN_CONTACT_STATUSES), Contact.kind.in_(REMINDERS)
+        )
+    ).all()
+    for contact in rows:
+        contact.status, contact.reason = ContactStatus.CANCELLED, reason
+        contact.decisions.append(ContactDecision(decided_at=now, outcome=ContactStatus.CANCELLED, reason=reason))
+    return len(rows)
+
+
 def _queue(session: Session, account: Account, conversation_id: str | None, reason: HandoffReason, now: dt.datetime) -> None:
     """An agent's queue item on the account's latest conversation."""
     conversation = session.get(Conversation, conversation_id) if conversation_id else None
@@ -328,6 +344,70 @@ def _escalate_claims(session: Session, now: dt.datetime, report: SweepReport) ->
         report.claims_escalated += 1
         _queue(session, account, claim.conversation_id, HandoffReason.PAYMENT_CLAIM, now)
         audit(session, "system", "payment_claim_escalated", "payment_claim", claim.id)
+
+
+def _follow_up(session: Session, now: dt.datetime, report: SweepReport) -> None:
+    """ "We will contact you again to find a solution": an account the debtor talked to us about, with no plan,
+    no open review and no contact for `follow_up_days`, gets a follow-up — at most `max_follow_ups` in a row
+    without an answer from the debtor."""
+    last_talk = func.max(Conversation.last_message_at)
+    rows = session.execute(
+        select(Account, last_talk)
+        .join(Conversation, Conversation.account_id == Account.id)
+        .where(Account.status == AccountStatus.ACTIVE, Account.vulnerable.is_(False), Account.reminders_paused.is_(False))
+        .where(Conversation.verified_at.is_not(None))
+        .group_by(Account.id)
+        .having(last_talk < now - dt.timedelta(days=1))
+    ).all()
+    for account, talked_at in rows:
+        settings = settings_of(session, account)
+        if talked_at is None or settings.max_follow_ups == 0:
+            continue
+        mine = session.execute(
+            select(Contact.status, Contact.sent_at, Contact.planned_for).where(
+                Contact.account_id == account.id, Contact.kind.not_in(SERVICE_CONTACTS)
+            )
+        ).all()
+        if any(status in OPEN_CONTACT_STATUSES for status, _, _ in mine):
+            continue  # something is already on its way
+        last = max([talked_at, *(sent for _, sent, _ in mine if sent is not None)])
+        if now - last < dt.timedelta(days=settings.follow_up_days):
+            continue
+        answered_at = _last_inbound(session, account)
+        unanswered = session.scalar(
+            select(func.count()).where(
+                Contact.account_id == account.id,
+                Contact.kind == ContactKind.FOLLOW_UP,
+                Contact.status == ContactStatus.SENT,
+                Contact.sent_at > (answered_at or dt.datetime.min.replace(tzinfo=dt.timezone.utc)),
+            )
+        )
+        if (unanswered or 0) >= settings.max_follow_ups:
+            continue
+        sequence = sum(
+            1
+            for _ in session.scalars(
+                select(Contact.id).where(Contact.account_id == account.id, Contact.kind == ContactKind.FOLLOW_UP)
+            )
+        )
+        if plan(
+            session,
+            key=f"{ContactKind.FOLLOW_UP}:{account.id}:{sequence + 1}",
+            kind=ContactKind.FOLLOW_UP,
+            account=account,
+            at=now,
+            now=now,
+        ):
+            report.follow_ups += 1
+
+
+def _last_inbound(session: Session, account: Account) -> dt.datetime | None:
+    return session.scalar(
+        select(func.max(Message.created_at))
+        .join(Conversation, Message.conversation_id == Conversation.id)
+        .where(Message.direction == Direction.INBOUND)
+        .where(or_(Conversation.account_id == account.id, Conversation.candidate_account_id == account.id))
+    )
 
 
 # -------------------------------------------------------------------------------------------------------

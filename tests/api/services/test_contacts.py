@@ -275,3 +275,43 @@ def test_an_already_paid_claim_is_confirmed_by_the_payment_or_goes_to_an_agent(p
         assert session.scalar(select(Account.reminders_paused).where(Account.reference == "CR-10001")) is False
     tick(at(dt.date(2026, 12, 7), 10))
     assert any("retrouvé votre paiement" in text for text in sms_texts())
+
+
+def test_without_a_plan_we_come_back_every_week_at_most_three_times_without_an_answer(client, actions_headers):
+    """The bot says "we will contact you again to find a solution": a verified debtor with no plan."""
+    with session_scope() as session:
+        session.scalar(select(Creditor)).follow_through = {"quiet_days": []}
+        creditor_id = session.scalar(select(Creditor.id))
+        conversation = Conversation(creditor_id=creditor_id, channel="sms", channel_address=PHONE)
+        session.add(conversation)
+        session.flush()
+        conversation_id = conversation.id
+    verified = client.post(
+        f"/internal/v1/conversations/{conversation_id}/verify",
+        json={"reference": "CR-10001", "date_of_birth": "1985-03-12"},
+        headers=actions_headers,
+    )
+    assert verified.json()["status"] == "verified"
+    talked = dt.datetime.now(dt.timezone.utc)
+    with session_scope() as session:
+        session.get(Conversation, conversation_id).last_message_at = talked
+    day = talked.astimezone(PARIS).date()
+    assert tick(at(day + dt.timedelta(days=3), 10)).sweep.follow_ups == 0
+    sent = 0
+    for week in range(1, 6):
+        report = tick(at(day + dt.timedelta(days=7 * week + 1), 10))
+        sent += report.sent
+    assert sent == 3  # then we stop until the debtor answers
+    texts = sms_texts()
+    assert len(texts) == 3 and all("reste" in text.lower() for text in texts)
+
+
+def test_the_command_line_tick_moves_the_clock(plan, capsys):
+    from api.cli import main
+
+    first = instalment_dates()[0]
+    main(["contacts-tick", "--now", at(first - dt.timedelta(days=3), 10).isoformat()])
+    assert "sent 1," in capsys.readouterr().out
+    assert len(sms_texts()) == 1
+    with pytest.raises(SystemExit):
+        main(["contacts-tick", "--now", "2026-12-07T10:00:00"])  # no offset: refused
