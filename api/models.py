@@ -129,6 +129,11 @@ class Account(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Paid beyond what was owed (or beyond the plan): kept on the account, never lost.
     credit_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A person's review of a vulnerability flag: kept with a support plan (contact by a person only, no
+    # automated collection) or cleared; the note says why.
+    care_reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    care_reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    care_plan: Mapped[str | None] = mapped_column(Text)
 
     creditor: Mapped[Creditor] = relationship()
 
@@ -317,6 +322,16 @@ class Dispute(Base):
     reason: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default="open")  # open|upheld|rejected
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The review: who decided, why (sent to the debtor in writing), and what changed on the account.
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(64))  # agent:<id> | creditor:<id>
+    explanation: Mapped[str | None] = mapped_column(Text)
+    balance_before_minor: Mapped[int | None] = mapped_column(Integer)
+    corrected_balance_minor: Mapped[int | None] = mapped_column(Integer)
+    closed_account: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # The written answer (message + PDF) and when it left: collection resumes only then.
+    answer_confirmation_id: Mapped[str | None] = mapped_column(ForeignKey("confirmations.id"))
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Consent(Base):
@@ -506,6 +521,7 @@ class Contact(Base):
     commitment_id: Mapped[int | None] = mapped_column(ForeignKey("commitments.id"), index=True)
     instalment_id: Mapped[int | None] = mapped_column(ForeignKey("instalments.id"), index=True)
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    dispute_id: Mapped[int | None] = mapped_column(ForeignKey("disputes.id"))
     # When it was planned for, and when it may leave now (later than planned once deferred).
     planned_for: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     scheduled_for: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)

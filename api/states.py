@@ -147,9 +147,10 @@ class ContactKind(StrEnum):
     FOLLOW_UP = "follow_up"  # no plan and no payment: we come back to find a solution
     PAYMENT_THANKS = "payment_thanks"  # a payment arrived: thanks and what remains
     CLAIM_CONFIRMED = "claim_confirmed"  # the payment the debtor told us about was found
+    DISPUTE_ANSWER = "dispute_answer"  # the written answer to a dispute (message + PDF)
 
 
-SERVICE_CONTACTS = frozenset({ContactKind.PAYMENT_THANKS, ContactKind.CLAIM_CONFIRMED})
+SERVICE_CONTACTS = frozenset({ContactKind.PAYMENT_THANKS, ContactKind.CLAIM_CONFIRMED, ContactKind.DISPUTE_ANSWER})
 
 
 class ContactStatus(StrEnum):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Response, status
 
 from api.deps import CreditorDep, SessionDep, SettingsDep
-from api.models import Account
+from api.models import Account, utcnow
 from api.routes.documents import pdf_response
-from api.schemas.creditor import AccountDetailOut, AccountIn, AccountOut, VerificationUnlockOut
-from api.services import account_view, creditor_api
+from api.schemas.creditor import AccountDetailOut, AccountIn, AccountOut, DisputeOut, DisputeResolutionIn, VerificationUnlockOut
+from api.services import account_view, creditor_api, reviews
 from api.services.errors import Conflict
 from api.services.verification import unlock_reference
 
@@ -57,6 +57,28 @@ def unlock_verification(
     return VerificationUnlockOut(
         unlocked=unlock_reference(session, settings, creditor.id, account.reference, f"creditor:{creditor.id}")
     )
+
+
+@router.post("/{reference}/disputes/{dispute_id}/resolution")
+def resolve_dispute(
+    reference: str, dispute_id: int, body: DisputeResolutionIn, creditor: CreditorDep, session: SessionDep, settings: SettingsDep
+) -> DisputeOut:
+    """Resolves an open dispute. The debtor receives the written answer (message + PDF) on their channel,
+    within contact hours; collection on the account resumes only once it has left. 409 when already resolved."""
+    account = _find(session, creditor.id, reference)
+    dispute = reviews.find_dispute(session, account, dispute_id)
+    reviews.resolve_dispute(
+        session,
+        settings,
+        dispute,
+        outcome=body.outcome,
+        explanation=body.explanation,
+        actor=f"creditor:{creditor.id}",
+        now=utcnow(),
+        corrected_balance_minor=body.corrected_balance_minor,
+        close_account=body.close_account,
+    )
+    return DisputeOut.model_validate(dispute, from_attributes=True)
 
 
 @router.get(

@@ -38,12 +38,15 @@ from api.schemas.console import (
     MessageSentOut,
     QueueOut,
     ReleaseOut,
+    ReviewedOut,
     SessionOut,
     SignIn,
     TextIn,
     UnlockIn,
     UnlockOut,
+    VulnerabilityReviewIn,
 )
+from api.schemas.creditor import DisputeResolutionIn
 from api.services import account_view, agent_desk, agents, handoffs, money, offers
 from api.services.bot_context import conversation_context, handback_events
 from api.services.console_hub import hub
@@ -256,6 +259,39 @@ def send_confirmation(
 def record_dispute(conversation_id: str, body: AgentDisputeIn, agent: CurrentAgent, session: SessionDep) -> Recorded:
     dispute = agent_desk.record_dispute(session, conversation_id, agent, body.reason)
     return Recorded(id=dispute.id)
+
+
+@api.post("/conversations/{conversation_id}/disputes/{dispute_id}/resolution")
+def resolve_dispute(
+    conversation_id: str,
+    dispute_id: int,
+    body: DisputeResolutionIn,
+    agent: CurrentAgent,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> ReviewedOut:
+    """Upheld or rejected, with the explanation the debtor receives in writing (message + PDF); collection
+    resumes once that answer has left."""
+    dispute = agent_desk.resolve_dispute(
+        session,
+        settings,
+        conversation_id,
+        agent,
+        dispute_id,
+        outcome=body.outcome,
+        explanation=body.explanation,
+        corrected_balance_minor=body.corrected_balance_minor,
+        close_account=body.close_account,
+    )
+    return ReviewedOut(status=dispute.status)
+
+
+@api.post("/conversations/{conversation_id}/vulnerability-review")
+def review_vulnerability(
+    conversation_id: str, body: VulnerabilityReviewIn, agent: CurrentAgent, session: SessionDep
+) -> ReviewedOut:
+    account = agent_desk.review_vulnerability(session, conversation_id, agent, body.decision, body.note)
+    return ReviewedOut(status="kept" if account.vulnerable else "cleared")
 
 
 @api.post("/conversations/{conversation_id}/vulnerability", status_code=status.HTTP_201_CREATED)

@@ -18,9 +18,8 @@ from api import i18n
 from api.core.config import Settings
 from api.deps import SessionDep, SettingsDep
 from api.models import Account, Confirmation, ShortLink, utcnow
-from api.services.arrangements import DOCUMENT_PURPOSE
 from api.services.errors import ExpiredLink, InvalidLink, NotFound
-from api.services.signing import verify_token
+from api.services.signing import DOCUMENT_PURPOSE, verify_token
 from api.services.verification import check_document_holder
 
 router = APIRouter(tags=["documents"])

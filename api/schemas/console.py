@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.schemas.common import (
     AccountSummary,
@@ -29,6 +29,7 @@ from api.schemas.common import (
     OfferStatus,
     PaymentClaimStatus,
 )
+from api.schemas.creditor import ContactOut, PaymentOut
 
 # --- requests --------------------------------------------------------------------------------------------
 
@@ -71,6 +72,20 @@ class CommitmentIn(BaseModel):
 
 class AgentDisputeIn(BaseModel):
     reason: Literal["not_mine", "wrong_amount", "already_paid", "product_or_service", "fraud"] | None = None
+
+
+class VulnerabilityReviewIn(BaseModel):
+    """Kept: `note` is the support plan (how a person will contact the debtor; automated collection stays off).
+    Cleared: `note` says why the flag is lifted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["keep", "clear"]
+    note: str = Field(min_length=5, max_length=2000)
+
+
+class ReviewedOut(BaseModel):
+    status: str
 
 
 class FinishIn(BaseModel):
@@ -222,6 +237,13 @@ class PanelDispute(BaseModel):
     reason: str | None
     status: DisputeStatus
     created_at: IsoDateTime
+    resolved_at: IsoDateTime | None
+    resolved_by: str | None
+    explanation: str | None
+    corrected_balance_minor: int | None
+    closed_account: bool
+    # When the written answer left: collection resumes only then.
+    answered_at: IsoDateTime | None
 
 
 class PanelConsent(BaseModel):
@@ -263,6 +285,12 @@ class AccountPanel(AccountSummary):
     payment_claims: list[PanelPaymentClaim]
     signals: list[PanelSignal]
     policy: PanelPolicy
+    # The vulnerability review: the support plan when the flag was kept.
+    care_plan: str | None
+    care_reviewed_at: IsoDateTime | None
+    payments: list[PaymentOut]
+    # Contacts planned and made, with the gate's decisions (times in the debtor's local time).
+    contacts: list[ContactOut]
 
 
 class ConversationDetailOut(BaseModel):

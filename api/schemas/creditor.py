@@ -140,6 +140,37 @@ class DisputeOut(BaseModel):
     reason: str | None
     status: DisputeStatus
     created_at: dt.datetime
+    # The review, once resolved: who, why, what changed, and when the written answer left (collection
+    # resumes only then).
+    resolved_at: dt.datetime | None = None
+    resolved_by: str | None = None
+    explanation: str | None = None
+    balance_before_minor: int | None = None
+    corrected_balance_minor: int | None = None
+    closed_account: bool = False
+    answered_at: dt.datetime | None = None
+
+
+class DisputeResolutionIn(BaseModel):
+    """A person's decision on a dispute. Rejected: `explanation` says why, with the facts it rests on (it is
+    sent to the debtor in writing with the file's origin, amounts and dates). Upheld: the balance is
+    corrected (`corrected_balance_minor`, lower than today's) or the account closed, or neither when the
+    dispute was about something else."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["upheld", "rejected"]
+    explanation: str = Field(min_length=10, max_length=4000)
+    corrected_balance_minor: int | None = Field(default=None, ge=0, le=MAX_MINOR)
+    close_account: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DisputeResolutionIn:
+        if self.outcome == "rejected" and (self.corrected_balance_minor is not None or self.close_account):
+            raise ValueError("a rejected dispute changes nothing on the account")
+        if self.close_account and self.corrected_balance_minor is not None:
+            raise ValueError("close the account or correct its balance, not both")
+        return self
 
 
 class ConsentOut(BaseModel):

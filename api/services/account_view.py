@@ -45,7 +45,8 @@ from api.schemas.creditor import (
     PaymentOut,
     SignalOut,
 )
-from api.services.arrangements import confirmations_of, document_url
+from api.services import signing
+from api.services.arrangements import confirmations_of
 from api.services.contacts import contacts_of
 from api.services.verification import account_is_locked
 
@@ -202,7 +203,7 @@ def creditor_account_view(session: Session, settings: Settings, account: Account
                 "language": c.language,
                 "channel": c.channel,
                 "created_at": c.created_at,
-                "document_url": document_url(c, settings),
+                "document_url": signing.document_url(c.id, settings),
                 "pdf_url": f"{pdf_base}/{c.number}.pdf",
             }
         )

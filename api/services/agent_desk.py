@@ -8,7 +8,7 @@ WhatsApp through the outbox (which refuses opted-out numbers and free text outsi
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -29,8 +29,8 @@ from api.models import (
     Signal,
     utcnow,
 )
-from api.services import arrangements, errors, handoffs, offers, outbound, records
-from api.services.account_view import account_records
+from api.services import arrangements, errors, handoffs, offers, outbound, records, reviews, signing
+from api.services.account_view import account_records, contact_views, payment_views
 from api.services.audit import audit
 from api.services.bot_context import commitment_view
 from api.services.console_hub import after_commit, hub
@@ -201,9 +201,24 @@ def account_panel(session: Session, settings: Settings, account: Account, langua
             for c in recorded.confirmations
         ],
         "disputes": [
-            {"id": d.id, "reason": d.reason, "status": d.status, "created_at": d.created_at.isoformat()}
+            {
+                "id": d.id,
+                "reason": d.reason,
+                "status": d.status,
+                "created_at": d.created_at.isoformat(),
+                "resolved_at": d.resolved_at.isoformat() if d.resolved_at else None,
+                "resolved_by": d.resolved_by,
+                "explanation": d.explanation,
+                "corrected_balance_minor": d.corrected_balance_minor,
+                "closed_account": d.closed_account,
+                "answered_at": d.answered_at.isoformat() if d.answered_at else None,
+            }
             for d in recorded.disputes
         ],
+        "care_plan": account.care_plan,
+        "care_reviewed_at": account.care_reviewed_at.isoformat() if account.care_reviewed_at else None,
+        "payments": payment_views(session, recorded.payments),
+        "contacts": contact_views(session, account),
         "consents": [{"channel": c.channel, "kind": c.kind, "created_at": c.created_at.isoformat()} for c in recorded.consents],
         "payment_claims": [
             {"paid_on": p.paid_on.isoformat() if p.paid_on else None, "means": p.means, "status": p.status}
@@ -357,7 +372,7 @@ def send_confirmation(
         commitment_reference=commitment.reference,
         schedule_text=plan["schedule_text"],
         total_text=plan["total_text"],
-        document_url=arrangements.document_url(confirmation, settings),
+        document_url=signing.document_url(confirmation.id, settings),
     )
     message = send_to_debtor(
         session, settings, conversation, text, author=Author.AGENT, transports=transports, kind="confirmation"
@@ -371,6 +386,49 @@ def record_dispute(session: Session, conversation_id: str, agent: Agent, reason:
     conversation, _ = handoffs.claimed_conversation(session, conversation_id, agent)
     dispute = records.record_dispute(session, conversation, reason, actor=actor(agent))
     return dispute
+
+
+def resolve_dispute(
+    session: Session,
+    settings: Settings,
+    conversation_id: str,
+    agent: Agent,
+    dispute_id: int,
+    *,
+    outcome: Literal["upheld", "rejected"],
+    explanation: str,
+    corrected_balance_minor: int | None,
+    close_account: bool,
+) -> Dispute:
+    """An agent resolves a dispute of the account of a conversation they took (the dispute's review item)."""
+    conversation, _ = handoffs.claimed_conversation(session, conversation_id, agent)
+    account = _linked_account(conversation)
+    if account is None:
+        raise NotVerified()
+    dispute = reviews.find_dispute(session, account, dispute_id)
+    return reviews.resolve_dispute(
+        session,
+        settings,
+        dispute,
+        outcome=outcome,
+        explanation=explanation,
+        actor=actor(agent),
+        now=utcnow(),
+        corrected_balance_minor=corrected_balance_minor,
+        close_account=close_account,
+    )
+
+
+def review_vulnerability(
+    session: Session, conversation_id: str, agent: Agent, decision: Literal["keep", "clear"], note: str
+) -> Account:
+    conversation, _ = handoffs.claimed_conversation(session, conversation_id, agent)
+    account = _linked_account(conversation) or (
+        session.get(Account, conversation.candidate_account_id) if conversation.candidate_account_id else None
+    )
+    if account is None:
+        raise NotVerified()
+    return reviews.review_vulnerability(session, account, decision=decision, note=note, actor=actor(agent), now=utcnow())
 
 
 def flag_vulnerability(session: Session, conversation_id: str, agent: Agent) -> None:

@@ -41,9 +41,6 @@ from api.services.errors import (
 )
 from api.services.presentation import offer_view
 from api.services.records import audit, require_account
-from api.services.signing import sign_token
-
-DOCUMENT_PURPOSE = "document"
 
 
 def debtor_today(account: Account) -> dt.date:
@@ -187,7 +184,7 @@ def decline_offer(session: Session, conversation: Conversation, offer_id: str) -
     return row
 
 
-def _short_reference(prefix: str, today: dt.date) -> str:
+def short_reference(prefix: str, today: dt.date) -> str:
     return f"{prefix}-{today.year}-{secrets.token_hex(4).upper()}"
 
 
@@ -210,7 +207,7 @@ def accept_offer(
         raise AgreementRequired()
     today = debtor_today(account)
     commitment = Commitment(
-        reference=_short_reference("COM", today),
+        reference=short_reference("COM", today),
         account_id=account.id,
         conversation_id=conversation.id,
         offer_id=row.id,
@@ -313,7 +310,7 @@ def create_confirmation(
 ) -> Confirmation:
     creditor = session.get_one(Creditor, account.creditor_id)
     language = conversation.language if conversation and conversation.language else account.language
-    number = _short_reference("CONF", debtor_today(account))
+    number = short_reference("CONF", debtor_today(account))
     document = ConfirmationDocument(
         language=language,
         confirmation_number=number,
@@ -351,11 +348,6 @@ def payment_methods(creditor: Creditor, account: Account, language: str) -> list
     methods = creditor.payment_methods or {}
     lines = methods.get(language) or methods.get("en") or []
     return [line.format(reference=account.reference) for line in lines]
-
-
-def document_url(confirmation: Confirmation, settings: Settings) -> str:
-    token = sign_token(confirmation.id, settings.secret_key, DOCUMENT_PURPOSE)
-    return f"{settings.base_url}/documents/{confirmation.id}.pdf?token={token}"
 
 
 def confirmations_of(session: Session, account: Account) -> list[Confirmation]:

@@ -32,7 +32,7 @@ from api.schemas.internal import (
     VerifyOut,
     VulnerabilityOut,
 )
-from api.services import arrangements, handoffs, offers, records
+from api.services import arrangements, handoffs, offers, records, signing
 from api.services.audit import audit
 from api.services.bot_context import commitment_view, conversation_context
 from api.services.errors import NotFound
@@ -163,7 +163,7 @@ def accept(session: Session, settings: Settings, conversation_id: str, offer_id:
     return AcceptedOut(
         commitment_reference=commitment.reference,
         confirmation_number=confirmation.number,
-        document_url=arrangements.document_url(confirmation, settings),
+        document_url=signing.document_url(confirmation.id, settings),
         plan_text=commitment_view(commitment, language_of(conversation, settings))["schedule_text"],
     )
 

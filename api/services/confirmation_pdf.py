@@ -1,6 +1,7 @@
-"""The written confirmation of a payment arrangement as a PDF: who is who, what is owed, the schedule, how to pay
-and how to change the plan, plus the notices French law requires (CPCE R124-4). Every label comes from the
-translation catalog.
+"""The written documents as PDFs. The confirmation of a payment arrangement: who is who, what is owed, the
+schedule, how to pay and how to change the plan, plus the notices French law requires (CPCE R124-4). The
+answer to a dispute: the decision, why, and the facts of the debt. Every label comes from the translation
+catalog.
 """
 
 from __future__ import annotations
@@ -60,8 +61,80 @@ def render_confirmation_pdf(doc: ConfirmationDocument, font_dir: Path = DEFAULT_
     return bytes(pdf.output())
 
 
+@dataclass(frozen=True)
+class DisputeAnswerDocument:
+    """The written answer to a dispute: the decision, why, and the facts of the debt it rests on."""
+
+    language: str
+    confirmation_number: str
+    account_reference: str
+    creditor_name: str
+    creditor_address: str
+    collector_name: str
+    collector_address: str
+    debtor_name: str
+    currency: str
+    disputed_on: date
+    outcome: str  # upheld | rejected
+    explanation: str
+    origin: str
+    principal_minor: int  # before any correction
+    fees_minor: int
+    due_date: date
+    corrected_principal_minor: int | None  # upheld with a corrected amount
+    closed_account: bool  # upheld: nothing is owed any more
+    payment_methods: tuple[str, ...]
+    issued_at: datetime
+    french_law_notice: bool | None = None
+
+
+def render_dispute_answer_pdf(doc: DisputeAnswerDocument, font_dir: Path = DEFAULT_FONT_DIR) -> bytes:
+    lang = doc.language
+
+    def money(minor: int) -> str:
+        return format_money(minor, doc.currency, lang)
+
+    pdf = _ConfirmationPDF(doc, font_dir, title=t("dispute_answer.title", lang))
+    _write_header(pdf, doc, title=t("dispute_answer.title", lang))
+    _write_parties(pdf, doc)
+    _write_section(
+        pdf,
+        t("dispute_answer.your_dispute", lang),
+        t("dispute_answer.received_on", lang, date=format_date(doc.disputed_on, lang)),
+    )
+    decision = t(f"dispute_answer.{doc.outcome}", lang)
+    _write_section(pdf, t("dispute_answer.decision", lang), f"{decision}\n\n{doc.explanation}")
+    facts = [
+        (t("dispute_answer.origin", lang), doc.origin or "—"),
+        (t("confirmation.principal", lang), money(doc.principal_minor)),
+        (t("confirmation.fees", lang), money(doc.fees_minor)),
+        (t("dispute_answer.due_since", lang), format_date(doc.due_date, lang)),
+    ]
+    _write_heading(pdf, t("dispute_answer.facts", lang))
+    pdf.set_font(_FONT, size=10)
+    with pdf.table(col_widths=(3, 2), text_align=("LEFT", "RIGHT"), first_row_as_headings=False) as table:
+        for label, value in facts:
+            table.row((label, value))
+    if doc.outcome == "upheld":
+        if doc.closed_account:
+            after = t("dispute_answer.closed", lang)
+        elif doc.corrected_principal_minor is not None:
+            after = t(
+                "dispute_answer.corrected", lang, before=money(doc.principal_minor), after=money(doc.corrected_principal_minor)
+            )
+        else:
+            after = t("dispute_answer.upheld_unchanged", lang)
+        _write_section(pdf, t("dispute_answer.what_changes", lang), after)
+    if not doc.closed_account:
+        _write_section(pdf, t("confirmation.how_to_pay", lang), "\n".join(doc.payment_methods))
+        _write_section(pdf, t("dispute_answer.next_steps", lang), t("dispute_answer.next_steps_text", lang))
+    if doc.language == "fr" if doc.french_law_notice is None else doc.french_law_notice:
+        _write_section(pdf, t("confirmation.legal_l111_8_title", lang), t("confirmation.legal_l111_8", lang))
+    return bytes(pdf.output())
+
+
 class _ConfirmationPDF(FPDF):
-    def __init__(self, doc: ConfirmationDocument, font_dir: Path) -> None:
+    def __init__(self, doc: ConfirmationDocument | DisputeAnswerDocument, font_dir: Path, title: str | None = None) -> None:
         super().__init__(format="A4")
         self._doc = doc
         for style, file_name in (("", "DejaVuSans.ttf"), ("B", "DejaVuSans-Bold.ttf")):
@@ -72,7 +145,7 @@ class _ConfirmationPDF(FPDF):
         # Dated by the document, not by the clock, so the same confirmation always renders to the same bytes.
         self.set_creation_date(doc.issued_at)
         self.set_lang(doc.language)
-        self.set_title(t("confirmation.title", doc.language))
+        self.set_title(title or t("confirmation.title", doc.language))
         self.set_author(doc.collector_name)
         self.set_auto_page_break(auto=True, margin=18)
         self.add_page()
@@ -100,9 +173,9 @@ def _check_figures(doc: ConfirmationDocument) -> None:
         raise ValueError(f"schedule adds up to {scheduled}, not to the total {doc.total_minor}")
 
 
-def _write_header(pdf: FPDF, doc: ConfirmationDocument) -> None:
+def _write_header(pdf: FPDF, doc: ConfirmationDocument | DisputeAnswerDocument, title: str | None = None) -> None:
     pdf.set_font(_FONT, "B", 16)
-    pdf.multi_cell(0, 9, t("confirmation.title", doc.language), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, 9, title or t("confirmation.title", doc.language), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(2)
     _write_labelled_lines(
         pdf,
@@ -115,7 +188,7 @@ def _write_header(pdf: FPDF, doc: ConfirmationDocument) -> None:
     )
 
 
-def _write_parties(pdf: FPDF, doc: ConfirmationDocument) -> None:
+def _write_parties(pdf: FPDF, doc: ConfirmationDocument | DisputeAnswerDocument) -> None:
     lang = doc.language
     _write_section(pdf, t("confirmation.creditor", lang), f"{doc.creditor_name}\n{doc.creditor_address}")
     activity = t("confirmation.collector_activity", lang, collector=doc.collector_name, creditor=doc.creditor_name)

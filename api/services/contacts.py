@@ -42,7 +42,7 @@ from api.models import (
     Payment,
     PaymentClaim,
 )
-from api.services import contact_gate, follow_through, handoffs, outbound, records
+from api.services import contact_gate, follow_through, handoffs, outbound, records, signing
 from api.services.audit import audit
 from api.services.errors import OptedOut, OutsideWhatsAppWindow
 from api.services.follow_through import FollowThrough
@@ -98,6 +98,7 @@ def plan(
     commitment: Commitment | None = None,
     instalment: Instalment | None = None,
     payment: Payment | None = None,
+    dispute: Dispute | None = None,
 ) -> Contact | None:
     """Plans one contact (None when this key was planned already: planning twice plans once)."""
     if session.scalar(select(Contact.id).where(Contact.key == key)) is not None:
@@ -109,6 +110,7 @@ def plan(
         commitment_id=commitment.id if commitment else None,
         instalment_id=instalment.id if instalment else None,
         payment_id=payment.id if payment else None,
+        dispute_id=dispute.id if dispute else None,
         planned_for=at,
         scheduled_for=at,
         status=ContactStatus.SCHEDULED,
@@ -673,6 +675,11 @@ def contact_text(
     the debt (a reply starts the identity check); the first contact never does."""
     kind = ContactKind(contact.kind)
     params: dict[str, str] = {"collector": settings.collector_name, "creditor": creditor.name}
+    if kind == ContactKind.DISPUTE_ANSWER:
+        # The link says nothing by itself: the document opens only after the date of birth is given.
+        dispute = session.get_one(Dispute, contact.dispute_id)
+        link = signing.document_url(dispute.answer_confirmation_id or "", settings)
+        return f"{i18n.t('contact.dispute_answer', language, link=link, **params)} {i18n.t('contact.footer', language)}"
     if kind == ContactKind.FIRST_CONTACT or not detailed:
         key = "first_contact" if kind == ContactKind.FIRST_CONTACT else "discreet"
         body = i18n.t(f"contact.{key}", language, **params)

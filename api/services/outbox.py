@@ -23,9 +23,10 @@ from api.core.config import Settings
 from api.core.logging import log
 from api.db import rows_changed, session_scope
 from api.models import Conversation, Message, utcnow
+from api.services import reviews
 from api.services.outbound import blocked_reason
 from api.services.transport import Reply
-from api.states import Direction, MessageStatus
+from api.states import ContactKind, Direction, MessageStatus
 
 # Delivery reports' vocabulary (Twilio's) -> ours; a later status never goes back to an earlier one.
 CALLBACK_STATUS = {
@@ -153,6 +154,8 @@ class Outbox:
             if sent.segments is not None:
                 message.segments = sent.segments
             attempts = message.attempts
+            if (message.payload or {}).get("kind") == f"contact_{ContactKind.DISPUTE_ANSWER}":
+                reviews.answer_left(session, message, message.sent_at)  # collection may resume now
         log.info("outbound_sent", message_id=message_id, attempts=attempts)
         return "sent"
 

@@ -1,7 +1,8 @@
-"""Signed, expiring tokens for links to documents (e.g. a confirmation PDF sent by SMS or e-mail)."""
+"""Signed, expiring tokens for links to documents (e.g. a confirmation PDF sent by SMS or e-mail), and those links."""
 
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
+from api.core.config import Settings
 from api.services.errors import ExpiredLink, InvalidLink
 
 # The purpose is the salt, so a token minted for one kind of link cannot open another kind.
@@ -33,3 +34,13 @@ def verify_token(token: str, secret: str, purpose: str, max_age_seconds: int) ->
     if not isinstance(payload, str):  # signed by us, but not by sign_token
         raise InvalidLink("this link is not valid; ask for a new one")
     return payload
+
+
+DOCUMENT_PURPOSE = "document"
+
+
+def document_url(confirmation_id: str, settings: Settings) -> str:
+    """The debtor's link to a written document (a confirmation, a dispute's answer): signed, expiring, and
+    opened only after the date of birth is given."""
+    token = sign_token(confirmation_id, settings.secret_key, DOCUMENT_PURPOSE)
+    return f"{settings.base_url}/documents/{confirmation_id}.pdf?token={token}"
