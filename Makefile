@@ -29,7 +29,7 @@ test-bot: setup
 	.venv/rasa/bin/python -m pytest tests/bot -q
 
 test-api: setup
-	.venv/api/bin/python -m pytest tests/test_architecture.py tests/api tests/channels tests/scripts tests/e2e -q
+	.venv/api/bin/python -m pytest tests/test_architecture.py tests/test_promises.py tests/api tests/channels tests/scripts tests/e2e -q
 
 # mypy covers the api and the doors; the Rasa side (bot/, actions/) runs on Python 3.10 with Rasa's own
 # pins and is checked by ruff only.

@@ -23,4 +23,4 @@ say "Bot-side unit tests (parsing, entity extractor)"
 .venv/rasa/bin/python -m pytest tests/bot -q -p no:cacheprovider
 
 say "api unit, integration and end-to-end tests"
-.venv/api/bin/python -m pytest tests/test_architecture.py tests/api tests/channels tests/scripts tests/e2e -q -p no:cacheprovider -o faulthandler_timeout=600
+.venv/api/bin/python -m pytest tests/test_architecture.py tests/test_promises.py tests/api tests/channels tests/scripts tests/e2e -q -p no:cacheprovider -o faulthandler_timeout=600
