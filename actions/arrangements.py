@@ -129,7 +129,8 @@ async def utter_summary(dispatcher: CollectingDispatcher, tracker: Tracker, offe
 
 
 class ActionOfferOptions(Action):
-    """Offers first what the policy allows (reciprocity), then asks what the debtor can afford."""
+    """Offers first what the policy allows (reciprocity), then asks what the debtor can afford. A debtor who
+    has a plan (answering a reminder: "I can't pay this one") sees it first: the new plan replaces it."""
 
     def name(self) -> str:
         return "action_offer_options"
@@ -138,6 +139,8 @@ class ActionOfferOptions(Action):
         result = await ask_api(dispatcher, tracker, "GET", "/options")
         if isinstance(result, Refusal):
             return refused(result)
+        if tracker.get_slot("plan_text"):
+            dispatcher.utter_message(response="utter_balance_with_plan")
         limits = result["limits"]
         deferral = next((o for o in result["options"] if o["kind"] in ("deferral", "full")), None)
         dispatcher.utter_message(

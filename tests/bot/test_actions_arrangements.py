@@ -86,6 +86,14 @@ def test_without_a_deferral_the_options_fall_back_on_the_balance_and_the_latest_
     assert (variables["total_text"], variables["deferral_date_text"]) == ("400,00 €", "31 janvier 2027")
 
 
+def test_a_debtor_with_a_plan_sees_it_before_the_options(fake_api, domain):
+    """Answering a reminder ("I can't pay this one"): the plan in force first, then what a new one can be."""
+    fake_api.answer("GET", "/options", {"options": [], "limits": LIMITS})
+    with_plan = {**VERIFIED, "commitment_reference": "COM-2026-1A2B3C4D", "plan_text": "• 9 décembre 2026 : 133,34 €"}
+    outcome = run_action(ActionOfferOptions(), make_tracker(with_plan), domain)
+    assert outcome.responses[:2] == ["utter_balance_with_plan", "utter_offer_options"]
+
+
 @pytest.mark.parametrize(("refusal", "said", "slots"), REFUSALS)
 def test_options_refused_are_explained_and_no_plan_is_pending(fake_api, domain, refusal, said, slots):
     refuse(fake_api, "GET", "/options", refusal)
