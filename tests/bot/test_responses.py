@@ -15,60 +15,13 @@ import pytest
 import yaml
 
 from api.services.sms_text import SegmentInfo, render, segment_info, to_gsm7
+from tests.tone import FORBIDDEN
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
 RESPONSES = DOMAIN["responses"]
 SLOTS = set(DOMAIN["slots"])
 ACTIONS_CODE = "\n".join(p.read_text() for p in (ROOT / "actions").glob("*.py"))
-
-FORBIDDEN = {
-    "fr": [
-        "huissier",
-        "tribunal",
-        "saisie",
-        "poursuites",
-        "injonction",
-        "mise en demeure",
-        "contentieux",
-        "avocat",
-        "plainte",
-        "dernier avertissement",
-        "immédiatement",
-        "sans délai",
-        "dernière chance",
-        "honte",
-        "irresponsable",
-        "mauvais payeur",
-        "fichage",
-        "sanction",
-        "pénalités",
-        "vous devez payer",
-    ],
-    "en": [
-        "bailiff",
-        "court",
-        "seize",
-        "seizure",
-        "lawsuit",
-        "sue ",
-        "legal action",
-        "attorney",
-        "lawyer",
-        "final warning",
-        "immediately",
-        "last chance",
-        "shame",
-        "irresponsible",
-        "deadbeat",
-        "arrest",
-        "penalty",
-        "you must pay",
-        "blacklist",
-        "hereby",
-        "pursuant",
-    ],
-}
 
 
 SMS = "twilio"  # the output channel of our SMS / WhatsApp connector
