@@ -100,9 +100,17 @@ def plan(
     payment: Payment | None = None,
     dispute: Dispute | None = None,
 ) -> Contact | None:
-    """Plans one contact (None when this key was planned already: planning twice plans once)."""
+    """Plans one contact (None when this key was planned already: planning twice plans once). The gate's
+    time rules apply at once: a moment outside the debtor's hours or on a quiet day is moved to the next
+    allowed one, so what agents see as upcoming is when it will leave; the status rules are checked when
+    it is due (a dispute may be resolved by then)."""
     if session.scalar(select(Contact.id).where(Contact.key == key)) is not None:
         return None
+    preferred = _preference(session, account)
+    allowed = contact_gate.next_allowed(
+        at, ZoneInfo(account.timezone), settings_of(session, account), preferred.time_window if preferred else None
+    )
+    reason = "outside_contact_hours" if allowed != at else None
     contact = Contact(
         key=key,
         account_id=account.id,
@@ -112,9 +120,10 @@ def plan(
         payment_id=payment.id if payment else None,
         dispute_id=dispute.id if dispute else None,
         planned_for=at,
-        scheduled_for=at,
+        scheduled_for=allowed,
         status=ContactStatus.SCHEDULED,
-        decisions=[ContactDecision(decided_at=now, outcome=ContactStatus.SCHEDULED, until=at)],
+        reason=reason,
+        decisions=[ContactDecision(decided_at=now, outcome=ContactStatus.SCHEDULED, reason=reason, until=allowed)],
     )
     try:
         with session.begin_nested():  # planned at the same moment by another process: one row
@@ -490,12 +499,7 @@ def _facts(
     session: Session, settings: Settings, contact: Contact, account: Account, now: dt.datetime
 ) -> tuple[contact_gate.Facts, dict[Channel, Conversation]]:
     kind = ContactKind(contact.kind)
-    preference = session.scalar(
-        select(ContactPreference)
-        .where(ContactPreference.account_id == account.id)
-        .order_by(ContactPreference.created_at.desc(), ContactPreference.id.desc())
-        .limit(1)
-    )
+    preference = _preference(session, account)
     rules = settings_of(session, account)
     order = list(rules.channel_order)
     if preference is not None and preference.channel in PHONE_CHANNELS:
@@ -538,6 +542,16 @@ def _facts(
         recent_attempts=[a for a in attempts if a is not None],
     )
     return facts, conversations
+
+
+def _preference(session: Session, account: Account) -> ContactPreference | None:
+    """The debtor's latest stated preference (recorded on the account once verified)."""
+    return session.scalar(
+        select(ContactPreference)
+        .where(ContactPreference.account_id == account.id)
+        .order_by(ContactPreference.created_at.desc(), ContactPreference.id.desc())
+        .limit(1)
+    )
 
 
 def _moot(session: Session, contact: Contact, account: Account, now: dt.datetime) -> str | None:

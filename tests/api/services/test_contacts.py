@@ -149,14 +149,27 @@ def test_a_reminder_due_at_22_30_is_deferred_to_08_00_the_next_allowed_day(plan)
         plan_commitment(session, commitment, at(dt.date(2026, 1, 1), 0))
     first = instalment_dates()[0]
     day = first - dt.timedelta(days=3)
-    report = tick(at(day, 22, 30))
-    assert report.deferred >= 1
-    expected = day + dt.timedelta(days=1)
+    expected = at(day + dt.timedelta(days=1), 8)
     with session_scope() as session:
         contact = session.scalar(select(Contact).where(Contact.kind == ContactKind.REMINDER_BEFORE).order_by(Contact.planned_for))
-        assert contact.status == "deferred" and contact.reason == "outside_contact_hours"
-        assert contact.scheduled_for == at(expected, 8)
-    assert tick(at(expected, 8)).sent >= 1
+        # Applied when planned: the moment shown as upcoming is the one it will leave at.
+        assert contact.planned_for == at(day, 22, 30)
+        assert (contact.scheduled_for, contact.status, contact.reason) == (expected, "scheduled", "outside_contact_hours")
+    assert tick(at(day, 22, 30)).sent == 0
+    with session_scope() as session:
+        # The rules change meanwhile (the debtor asked for the evening): applied again when it is due.
+        account = session.scalar(select(Account).where(Account.reference == "CR-10001"))
+        session.add(ContactPreference(account_id=account.id, channel="sms", time_window="evening"))
+    report = tick(expected)
+    assert report.sent == 0 and report.deferred == 1
+    with session_scope() as session:
+        contact = session.scalar(select(Contact).where(Contact.kind == ContactKind.REMINDER_BEFORE).order_by(Contact.planned_for))
+        assert (contact.status, contact.reason, contact.scheduled_for) == (
+            "deferred",
+            "outside_contact_hours",
+            at(expected.date(), 18),
+        )
+    assert tick(at(expected.date(), 18)).sent >= 1
 
 
 @pytest.mark.parametrize("reason", ["dispute_open", "vulnerable", "opted_out", "payment_claim_pending"])
