@@ -7,6 +7,11 @@ from __future__ import annotations
 FORBIDDEN = {
     "fr": [
         "huissier",
+        "commissaire de justice",
+        "juge",
+        "dernier avis",
+        "urgent",
+        "aujourd'hui seulement",
         "tribunal",
         "saisie",
         "poursuites",
@@ -29,6 +34,10 @@ FORBIDDEN = {
     ],
     "en": [
         "bailiff",
+        "final notice",
+        "urgent",
+        "today only",
+        "judge",
         "court",
         "seize",
         "seizure",
