@@ -25,7 +25,7 @@ from api.core.logging import log
 from api.db import session_scope
 from api.models import Account, Conversation, Creditor, Message, utcnow
 from api.services import handoffs, outbound, records
-from api.services.compliance import bot_input, is_opt_out_keyword
+from api.services.compliance import bot_input, is_opt_out_request
 from api.services.errors import ConversationClosed, RasaUnavailable
 from api.services.language import detect_language
 from api.services.rasa import send_to_rasa
@@ -301,7 +301,7 @@ class ConversationRouter:
             message.status, message.processed_at = "for_agent", utcnow()
             language = conversation.language or self.settings.default_language
             replies: list[Reply] = []
-            if is_opt_out_keyword(message.text):
+            if is_opt_out_request(message.text):
                 if not records.is_opted_out(session, conversation.channel, conversation.channel_address):
                     records.record_opt_out(session, conversation, actor="debtor")
                     replies.append(Reply(text=i18n.t("router.opt_out_confirmed", language), author=Author.SYSTEM))
