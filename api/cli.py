@@ -1,5 +1,5 @@
-"""Command line of the api: `python -m api.cli migrate | seed-demo | create-agent | set-agent-password |
-import-payments | contacts-tick`."""
+"""Command line of the api: `python -m api.cli migrate | seed-demo | create-agent | assign-agent |
+set-agent-password | import-payments | contacts-tick`."""
 
 from __future__ import annotations
 
@@ -157,7 +157,11 @@ def seed_demo() -> None:
             select(Agent.id).where(Agent.email == settings.demo_agent_email)
         ):
             agents.create_agent(
-                session, email=settings.demo_agent_email, name="Camille Agent", password=settings.demo_agent_password
+                session,
+                email=settings.demo_agent_email,
+                name="Camille Agent",
+                password=settings.demo_agent_password,
+                creditor_ids=[creditor.id],
             )
     print(f"Demo creditor: {DEMO_CREDITOR['name']} (API key from CREDITOR_API_KEY: {settings.creditor_api_key})")
     print("Demo debtors (verify with the reference plus the date of birth):")
@@ -184,10 +188,26 @@ def create_agent(args: argparse.Namespace) -> None:
     """An agent who can sign in to the console (the password is read from the terminal or stdin)."""
     try:
         with session_scope() as session:
-            agent = agents.create_agent(session, email=args.email, name=args.name, password=_password(args), actor="cli")
-            print(f"Agent {agent.id} created: {agent.email}")
+            creditor_ids = args.creditor_id or [_creditor(session, None, None).id]
+            agent = agents.create_agent(
+                session, email=args.email, name=args.name, password=_password(args), creditor_ids=creditor_ids, actor="cli"
+            )
+            print(f"Agent {agent.id} created: {agent.email}, serving creditor(s) {', '.join(map(str, sorted(creditor_ids)))}")
     except DomainError as error:
         raise SystemExit(f"Not created: {error.__doc__}") from None
+
+
+def assign_agent(args: argparse.Namespace) -> None:
+    """The agent also serves these creditors (an agent sees only the debtors of the creditors they serve)."""
+    try:
+        with session_scope() as session:
+            agent = session.scalar(select(Agent).where(Agent.email == agents.normalise_email(args.email)))
+            if agent is None:
+                raise SystemExit(f"No agent has the e-mail {args.email}.")
+            served = agents.assign(session, agent, args.creditor_id, actor="cli")
+            print(f"Agent {agent.id} serves creditor(s) {', '.join(map(str, served))}.")
+    except DomainError as error:
+        raise SystemExit(f"Not assigned: {error.__doc__}") from None
 
 
 def set_agent_password(args: argparse.Namespace) -> None:
@@ -271,7 +291,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         command.add_argument("--email", required=True)
         if name == "create-agent":
             command.add_argument("--name", required=True)
+            command.add_argument(
+                "--creditor-id", type=int, action="append", help="a creditor the agent serves (repeat; default: the only one)"
+            )
         command.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    assign = commands.add_parser("assign-agent", help="let an agent serve more creditors")
+    assign.add_argument("--email", required=True)
+    assign.add_argument("--creditor-id", type=int, action="append", required=True, help="a creditor (repeat for several)")
     payments = commands.add_parser("import-payments", help="record the payments of a CSV file (all or none)")
     payments.add_argument("file", help="CSV with a header: " + ",".join(payment_import.REQUIRED_COLUMNS) + "[,reverses]")
     creditor = payments.add_mutually_exclusive_group()
@@ -287,6 +313,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         seed_demo()
     elif args.command == "create-agent":
         create_agent(args)
+    elif args.command == "assign-agent":
+        assign_agent(args)
     elif args.command == "import-payments":
         import_payments(args)
     elif args.command == "contacts-tick":

@@ -380,6 +380,15 @@ class Agent(Base):
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
+class AgentCreditor(Base):
+    """Whose debtors an agent serves: an agent sees, reads and takes only these creditors' conversations."""
+
+    __tablename__ = "agent_creditors"
+
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), primary_key=True)
+    creditor_id: Mapped[int] = mapped_column(ForeignKey("creditors.id"), primary_key=True)
+
+
 class AgentSession(Base):
     """A signed-in console session; the cookie holds a random token, the database only its hash."""
 

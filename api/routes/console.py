@@ -160,7 +160,7 @@ def me(request: Request, session: SessionDep, agent: CurrentAgent) -> SessionOut
 # Stored handoff summaries carry some keys only sometimes (`also`): they are shown as stored.
 @api.get("/queue", response_model_exclude_unset=True)
 def read_queue(agent: CurrentAgent, session: SessionDep) -> QueueOut:
-    return QueueOut.model_validate({"handoffs": agent_desk.queue_view(session)})
+    return QueueOut.model_validate({"handoffs": agent_desk.queue_view(session, agent)})
 
 
 @api.get("/conversations/{conversation_id}", response_model_exclude_unset=True)
@@ -174,7 +174,7 @@ def read_conversation(
 def read_confirmation_pdf(number: str, agent: CurrentAgent, session: SessionDep) -> Response:
     """A written confirmation, for the agent (the debtor's link asks for the date of birth instead)."""
     confirmation = account_view.find_confirmation(session, number)
-    if confirmation is None:
+    if confirmation is None or not agent_desk.serves_account(session, agent, confirmation.account_id):
         raise NotFound()
     return pdf_response(confirmation)
 
@@ -353,17 +353,17 @@ async def live_updates(websocket: WebSocket) -> None:
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
         return
 
-    def agent_id() -> int | None:
+    def agent_and_creditors() -> tuple[int, frozenset[int]] | None:
         with session_scope() as session:
             row = agents.session_of_token(session, websocket.cookies.get(SESSION_COOKIE))
-            return row.agent_id if row else None
+            return (row.agent_id, frozenset(agents.creditor_ids_of(session, row.agent))) if row else None
 
-    signed_in = await to_thread.run_sync(agent_id)
+    signed_in = await to_thread.run_sync(agent_and_creditors)
     if signed_in is None:
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
         return
     await websocket.accept()
-    await hub.attach(websocket, signed_in)
+    await hub.attach(websocket, *signed_in)
     try:
         await websocket.send_json({"type": "hello"})
         while True:

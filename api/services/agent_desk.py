@@ -29,7 +29,7 @@ from api.models import (
     Signal,
     utcnow,
 )
-from api.services import arrangements, errors, handoffs, offers, outbound, records, reviews, signing
+from api.services import agents, arrangements, errors, handoffs, offers, outbound, records, reviews, signing
 from api.services.account_view import account_records, contact_views, payment_views
 from api.services.audit import audit
 from api.services.bot_context import commitment_view
@@ -83,21 +83,16 @@ def live_summary(session: Session, handoff: Handoff, conversation: Conversation)
     return stored
 
 
-def queue_view(session: Session) -> list[dict[str, Any]]:
+def queue_view(session: Session, agent: Agent) -> list[dict[str, Any]]:
+    """The queue of the creditors the agent serves."""
     now = utcnow()
-    return [handoff_view(session, h, session.get_one(Conversation, h.conversation_id), now) for h in handoffs.queue(session)]
+    queue = handoffs.queue(session, agents.creditor_ids_of(session, agent))
+    return [handoff_view(session, h, session.get_one(Conversation, h.conversation_id), now) for h in queue]
 
 
 # -------------------------------------------------------------------------------------------------------
 # Reading a conversation
 # -------------------------------------------------------------------------------------------------------
-
-
-def _conversation(session: Session, conversation_id: str) -> Conversation:
-    conversation = session.get(Conversation, conversation_id)
-    if conversation is None:
-        raise NotFound()
-    return conversation
 
 
 def _linked_account(conversation: Conversation) -> Account | None:
@@ -238,7 +233,7 @@ def account_panel(session: Session, settings: Settings, account: Account, langua
 
 
 def conversation_view(session: Session, settings: Settings, conversation_id: str, agent: Agent) -> dict[str, Any]:
-    conversation = _conversation(session, conversation_id)
+    conversation = handoffs.visible_conversation(session, conversation_id, agent)
     handoff = handoffs.active_handoff(session, conversation.id)
     account = _linked_account(conversation)
     language = conversation.language or (account.language if account else settings.default_language)
@@ -307,8 +302,13 @@ def reply(session: Session, settings: Settings, conversation_id: str, agent: Age
     return message
 
 
+def serves_account(session: Session, agent: Agent, account_id: int) -> bool:
+    account = session.get(Account, account_id)
+    return account is not None and account.creditor_id in agents.creditor_ids_of(session, agent)
+
+
 def add_note(session: Session, conversation_id: str, agent: Agent, text: str) -> AgentNote:
-    conversation = _conversation(session, conversation_id)
+    conversation = handoffs.visible_conversation(session, conversation_id, agent)
     account = _linked_account(conversation)
     note = AgentNote(conversation_id=conversation.id, account_id=account.id if account else None, agent_id=agent.id, text=text)
     session.add(note)

@@ -11,15 +11,16 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.models import Agent, AgentSession, AuditEntry, utcnow
+from api.models import Agent, AgentCreditor, AgentSession, AuditEntry, Creditor, utcnow
 from api.services.audit import audit
-from api.services.errors import AgentExists, InvalidCredentials, WeakPassword
+from api.services.errors import AgentExists, InvalidCredentials, NoCreditor, UnknownCreditor, WeakPassword
 
 _hasher = PasswordHasher()
 # A real hash of a random password: signing in with an unknown e-mail costs the same time as a wrong password.
@@ -37,17 +38,40 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def create_agent(session: Session, *, email: str, name: str, password: str, actor: str = "system") -> Agent:
+def create_agent(
+    session: Session, *, email: str, name: str, password: str, creditor_ids: Sequence[int], actor: str = "system"
+) -> Agent:
+    """An agent of the console who serves `creditor_ids` (at least one: an agent sees nobody else's debtors)."""
     if len(password) < MIN_PASSWORD_CHARS:
         raise WeakPassword()
+    if not creditor_ids:
+        raise NoCreditor()
     email = normalise_email(email)
     if session.scalar(select(Agent.id).where(Agent.email == email)) is not None:
         raise AgentExists()
     agent = Agent(email=email, name=name.strip(), password_hash=_hasher.hash(password))
     session.add(agent)
     session.flush()
+    assign(session, agent, creditor_ids, actor=actor)
     audit(session, actor, "agent_created", "agent", agent.id)
     return agent
+
+
+def assign(session: Session, agent: Agent, creditor_ids: Sequence[int], actor: str = "system") -> list[int]:
+    """Adds creditors the agent serves (each must exist); answers all of them."""
+    known = set(session.scalars(select(Creditor.id).where(Creditor.id.in_(creditor_ids))))
+    if missing := set(creditor_ids) - known:
+        raise UnknownCreditor(f"no creditor {sorted(missing)}")
+    served = set(creditor_ids_of(session, agent))
+    for creditor_id in sorted(known - served):
+        session.add(AgentCreditor(agent_id=agent.id, creditor_id=creditor_id))
+    session.flush()
+    audit(session, actor, "agent_assigned", "agent", agent.id, creditors=sorted(known))
+    return sorted(served | known)
+
+
+def creditor_ids_of(session: Session, agent: Agent) -> list[int]:
+    return list(session.scalars(select(AgentCreditor.creditor_id).where(AgentCreditor.agent_id == agent.id)))
 
 
 def set_password(session: Session, agent: Agent, password: str, actor: str = "system") -> None:

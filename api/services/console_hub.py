@@ -38,7 +38,8 @@ from api.models import (
 
 class ConsoleHub:
     def __init__(self) -> None:
-        self._sockets: dict[WebSocket, int] = {}
+        # Each console's agent, and the creditors whose conversations it hears about.
+        self._sockets: dict[WebSocket, tuple[int, frozenset[int]]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -49,14 +50,17 @@ class ConsoleHub:
     def connected(self) -> int:
         return len(self._sockets)
 
-    async def attach(self, websocket: WebSocket, agent_id: int) -> None:
-        self._sockets[websocket] = agent_id
+    async def attach(self, websocket: WebSocket, agent_id: int, creditor_ids: frozenset[int]) -> None:
+        self._sockets[websocket] = (agent_id, creditor_ids)
 
     def detach(self, websocket: WebSocket) -> None:
         self._sockets.pop(websocket, None)
 
-    async def publish(self, event: dict[str, Any]) -> None:
-        for websocket in list(self._sockets):
+    async def publish(self, event: dict[str, Any], creditor_id: int | None = None) -> None:
+        """To every console, or (a conversation's news) to the consoles of agents who serve its creditor."""
+        for websocket, (_, served) in list(self._sockets.items()):
+            if creditor_id is not None and creditor_id not in served:
+                continue
             try:
                 await websocket.send_json(event)
             except Exception:  # noqa: BLE001 - a closed console must not stop the others' updates
@@ -78,10 +82,10 @@ class ConsoleHub:
         else:
             asyncio.run_coroutine_threadsafe(coroutine, self._loop)
 
-    def notify(self, event_type: str, **fields: Any) -> None:
-        """Sends an event to every console, from the event loop or from a worker thread."""
+    def notify(self, event_type: str, creditor_id: int | None = None, **fields: Any) -> None:
+        """Sends an event to the consoles concerned, from the event loop or from a worker thread."""
         if self._sockets:
-            self.run_soon(self.publish({"type": event_type, **fields}))
+            self.run_soon(self.publish({"type": event_type, **fields}, creditor_id))
 
 
 hub = ConsoleHub()
@@ -115,29 +119,29 @@ def _collect_console_events(session: Session, _flush: UOWTransaction) -> None:
             events.add(("conversation_changed", row.id))
 
 
-def _followed(conversation_ids: set[str]) -> set[str]:
-    """The conversations a console follows: with a person, or waiting in the queue."""
+def _creditors(conversation_ids: set[str], followed_only: bool) -> dict[str, int]:
+    """The creditor of each conversation (only those a console follows — with a person, or waiting in the
+    queue — when `followed_only`)."""
     active_handoff = exists().where(Handoff.conversation_id == Conversation.id, Handoff.status.in_(("open", "claimed")))
+    query = select(Conversation.id, Conversation.creditor_id).where(Conversation.id.in_(conversation_ids))
+    if followed_only:
+        query = query.where(or_(Conversation.state != "bot", active_handoff))
     with get_sessionmaker()() as session:
-        return set(
-            session.scalars(
-                select(Conversation.id).where(
-                    Conversation.id.in_(conversation_ids), or_(Conversation.state != "bot", active_handoff)
-                )
-            )
-        )
+        return {cid: creditor_id for cid, creditor_id in session.execute(query)}
 
 
 def _send_console_events(events: set[tuple[str, str | None]]) -> None:
     # A handoff's own change is always news ("!"): a conversation just handed back to the bot leaves the queue.
     candidates = {cid for kind, cid in events if cid and not kind.endswith("!")}
-    followed = _followed(candidates) if candidates else set()
+    followed = _creditors(candidates, followed_only=True) if candidates else {}
+    always = {cid for kind, cid in events if cid and kind.endswith("!")}
+    creditors = {**followed, **(_creditors(always, followed_only=False) if always else {})}
     news = {(kind.rstrip("!"), cid) for kind, cid in events if cid is None or kind.endswith("!") or cid in followed}
     for kind, conversation_id in sorted(news, key=lambda e: (e[0], e[1] or "")):
         if conversation_id is None:
             hub.notify(kind)
-        else:
-            hub.notify(kind, conversation_id=conversation_id)
+        elif conversation_id in creditors:  # only to the agents who serve its creditor
+            hub.notify(kind, creditor_id=creditors[conversation_id], conversation_id=conversation_id)
 
 
 @event.listens_for(Session, "after_commit")

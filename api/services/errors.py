@@ -4,6 +4,7 @@ to bot messages (by `code`, which the action server reads from the problem's typ
     DomainError
     ├── NotFound (404)
     │   ├── UnknownAccount
+    │   ├── UnknownCreditor
     │   └── PaymentWebhookOff
     ├── Conflict (409)
     │   ├── AgreementRequired
@@ -30,6 +31,7 @@ to bot messages (by `code`, which the action server reads from the problem's typ
     │   ├── InvalidArrangement
     │   ├── OutsidePolicy
     │   ├── WeakPassword
+    │   ├── NoCreditor
     │   ├── InvalidPayment
     │   ├── CurrencyMismatch
     │   └── NothingToReverse
@@ -197,6 +199,18 @@ class AgentExists(Conflict):
     """An agent with this e-mail exists already."""
 
     code = "agent_exists"
+
+
+class NoCreditor(Unprocessable):
+    """An agent serves at least one creditor: name the creditor(s) whose debtors they handle."""
+
+    code = "no_creditor"
+
+
+class UnknownCreditor(NotFound):
+    """No creditor has this id."""
+
+    code = "unknown_creditor"
 
 
 # --- outbound messages -------------------------------------------------------------------------------------

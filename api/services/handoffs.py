@@ -23,7 +23,7 @@ from api import i18n
 from api.core.config import get_settings
 from api.db import rows_changed
 from api.models import Agent, Conversation, Creditor, Handoff, Message, Offer, Signal, utcnow
-from api.services import hours
+from api.services import agents, hours
 from api.services.audit import audit
 from api.services.errors import ClaimedByAnother, Conflict, ConversationClosed, NotFound, NotYourConversation
 from api.services.presentation import offer_view
@@ -184,16 +184,18 @@ def queue(session: Session, creditor_ids: list[int] | None = None) -> list[Hando
     return list(session.scalars(query))
 
 
-def _conversation(session: Session, conversation_id: str) -> Conversation:
+def visible_conversation(session: Session, conversation_id: str, agent: Agent) -> Conversation:
+    """The conversation, if it is one of the creditors' the agent serves; another creditor's is as unknown
+    as a missing one (NotFound)."""
     conversation = session.get(Conversation, conversation_id)
-    if conversation is None:
+    if conversation is None or conversation.creditor_id not in agents.creditor_ids_of(session, agent):
         raise NotFound()
     return conversation
 
 
 def claim(session: Session, conversation_id: str, agent: Agent) -> Handoff:
     """The agent takes the conversation; a second agent is refused (one agent at a time)."""
-    conversation = _conversation(session, conversation_id)
+    conversation = visible_conversation(session, conversation_id, agent)
     if conversation.state == ConversationState.CLOSED:
         raise ConversationClosed()
     handoff = active_handoff(session, conversation_id)
@@ -219,7 +221,7 @@ def claim(session: Session, conversation_id: str, agent: Agent) -> Handoff:
 
 def claimed_conversation(session: Session, conversation_id: str, agent: Agent) -> tuple[Conversation, Handoff]:
     """The conversation, if this agent holds it; agents act only on what they claimed."""
-    conversation = _conversation(session, conversation_id)
+    conversation = visible_conversation(session, conversation_id, agent)
     handoff = active_handoff(session, conversation_id)
     if handoff is None or handoff.status != HandoffStatus.CLAIMED or handoff.claimed_by_agent_id != agent.id:
         raise NotYourConversation()

@@ -14,7 +14,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from api.core.config import get_settings
 from api.db import session_scope
-from api.models import Agent, AuditEntry, Consent, Conversation, Creditor, Handoff, Message
+from api.models import Account, Agent, AuditEntry, Consent, Conversation, Creditor, Handoff, Message
 from api.services import agents, handoffs
 from api.services.errors import ConversationClosed
 from api.services.router import ConversationRouter, find_or_create_conversation
@@ -34,9 +34,11 @@ def set_hours(client, creditor_headers, agent_hours, review_disputes=False):
     assert response.status_code == 200, response.text
 
 
-def new_agent(email: str, name: str = "Agent") -> int:
+def new_agent(email: str, name: str = "Agent", creditor_ids: list[int] | None = None) -> int:
+    """An agent of the demo creditor (or of `creditor_ids`)."""
     with session_scope() as session:
-        return agents.create_agent(session, email=email, name=name, password=PASSWORD).id
+        served = creditor_ids or [session.scalar(select(Creditor.id).order_by(Creditor.id).limit(1))]
+        return agents.create_agent(session, email=email, name=name, password=PASSWORD, creditor_ids=served).id
 
 
 def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> dict[str, str]:
@@ -453,3 +455,80 @@ def test_an_agent_verifies_in_a_locked_conversation_and_can_lift_a_reference_loc
         actions = [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
         assert "verification_reference_locked" in actions and "verification_reference_unlocked" in actions
         assert session.get(Conversation, cid).locked_at is None
+
+
+# A valid body for each console action on a conversation: the isolation test must reach the access check,
+# not stop at the body's validation. A new endpoint without a body here fails the test until it is added.
+BODIES = {
+    "messages": {"text": "hello"},
+    "notes": {"text": "a note"},
+    "verify": {"reference": "CR-B-1", "date_of_birth": "1980-01-01"},
+    "unlock-verification": {"reference": "CR-B-1"},
+    "commitments": {"kind": "full"},
+    "disputes": {},
+    "resolution": {"outcome": "rejected", "explanation": "Checked and found correct."},
+    "vulnerability-review": {"decision": "keep", "note": "Call only in the morning."},
+    "vulnerability": {},
+    "hand-back": {},
+    "close": {},
+    "claim": None,
+    "release": None,
+    "send": None,
+}
+
+
+def test_an_agent_of_creditor_a_cannot_list_read_or_claim_creditor_b_conversations(agent_client):
+    client, csrf = agent_client  # Alice serves the demo creditor only
+    with session_scope() as session:
+        other = Creditor(name="Other Creditor SA", api_key_hash="b" * 64)
+        session.add(other)
+        session.flush()
+        account = Account(
+            creditor_id=other.id, reference="CR-B-1", debtor_name="Bob", balance_minor=1000, due_date=dt.date(2026, 1, 1)
+        )
+        session.add(account)
+        session.flush()
+        conversation = Conversation(creditor_id=other.id, channel="sms", channel_address="+33600000999", account_id=account.id)
+        session.add(conversation)
+        session.flush()
+        handoffs.request_handoff(session, conversation, "request_human")
+        other_id, conversation_id = other.id, conversation.id
+        bobs_agent = agents.create_agent(
+            session, email="bob@other.example", name="Bob", password=PASSWORD, creditor_ids=[other_id]
+        )
+        assert agents.creditor_ids_of(session, bobs_agent) == [other_id]
+
+    assert conversation_id not in [h["conversation_id"] for h in client.get("/console/api/queue").json()["handoffs"]]
+    operations = client.get("/openapi.json").json()["paths"]
+    checked = 0
+    for template, methods in operations.items():
+        if not template.startswith("/console/api/conversations/{conversation_id}"):
+            continue
+        last = template.rstrip("/").split("/")[-1]
+        key = last if not last.startswith("{") else "conversation"
+        path = template.replace("{conversation_id}", conversation_id).replace("{number}", "CONF-X").replace("{dispute_id}", "1")
+        for method in methods:
+            if key != "conversation":
+                assert key in BODIES, f"add a valid body for {method.upper()} {template} to BODIES"
+            body = BODIES.get(key)
+            response = client.request(method.upper(), path, json=body, headers=csrf)
+            assert response.status_code == 404, (method, template, response.status_code, response.text)
+            checked += 1
+    assert checked >= 15
+    with session_scope() as session:
+        handoff = session.scalar(select(Handoff).where(Handoff.conversation_id == conversation_id))
+        assert handoff.status == "open" and handoff.claimed_by_agent_id is None
+        assert session.scalar(select(Message.id).where(Message.conversation_id == conversation_id)) is None
+    # Bob, who serves that creditor, sees it and can take it.
+    bob = sign_in(client, "bob@other.example")
+    assert conversation_id in [h["conversation_id"] for h in client.get("/console/api/queue").json()["handoffs"]]
+    assert client.post(f"/console/api/conversations/{conversation_id}/claim", headers=bob).status_code == 200
+
+
+def test_an_agent_serves_at_least_one_creditor(database):
+    from api.services.errors import NoCreditor, UnknownCreditor
+
+    with session_scope() as session, pytest.raises(NoCreditor):
+        agents.create_agent(session, email="nobody@agency.example", name="N", password=PASSWORD, creditor_ids=[])
+    with session_scope() as session, pytest.raises(UnknownCreditor):
+        agents.create_agent(session, email="ghost@agency.example", name="G", password=PASSWORD, creditor_ids=[9999])
