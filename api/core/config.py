@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # Failed verifications allowed on one reference across every conversation and channel, then nobody
     # verifies on it until an agent or the creditor unlocks it.
     verification_max_failures_per_reference: int = 5
+    # A verified debtor silent this long proves who they are again before any detail (a shared or recycled
+    # phone, a computer left open); 0 keeps verification for the whole conversation.
+    verification_idle_minutes: int = Field(60, ge=0)
     # New web-chat sessions one client (IP address) may open per hour; more are refused.
     webchat_sessions_per_client_per_hour: int = 30
     # The largest socket.io packet the web chat accepts (a message of MAX_MESSAGE_CHARS is far smaller);

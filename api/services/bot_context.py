@@ -20,6 +20,21 @@ from api.services.presentation import account_view
 
 # Slots a hand-back clears: whatever the bot was in the middle of before the agent took over is over.
 CLEARED_SLOTS = ("offer_id", "offer_stage", "plan_type", "plan_amount", "plan_date", "plan_frequency", "requested_slot")
+# What the bot knows of a verified debtor's file (bot_slots): forgotten when the verification expires.
+ACCOUNT_SLOTS = (
+    "debtor_name",
+    "account_reference",
+    "balance_text",
+    "fees_text",
+    "total_text",
+    "due_date_text",
+    "debt_origin",
+    "payment_methods_text",
+    "collection_paused",
+    "vulnerable",
+    "commitment_reference",
+    "plan_text",
+)
 
 
 def active_commitment(session: Session, account_id: int) -> Commitment | None:
@@ -114,6 +129,15 @@ def bot_slots(context: dict[str, Any]) -> dict[str, Any]:
             }
         )
     return slots
+
+
+def identity_expired_events() -> list[dict[str, Any]]:
+    """Rasa tracker events that make the bot forget a verification that expired: it asks again before any
+    detail, and holds nothing of the file meanwhile."""
+    events: list[dict[str, Any]] = [{"event": "active_loop", "name": None}]
+    events += [{"event": "slot", "name": name, "value": None} for name in (*CLEARED_SLOTS, *ACCOUNT_SLOTS, "identity_secret")]
+    events.append({"event": "slot", "name": "identity", "value": "unverified"})
+    return events
 
 
 def handback_events(context: dict[str, Any]) -> list[dict[str, Any]]:

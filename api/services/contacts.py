@@ -472,7 +472,6 @@ def decide_and_send(session: Session, settings: Settings, contact: Contact, now:
             decision = contact_gate.Decision("cancel", type(exc).__name__)
         else:
             session.flush()
-            conversation.last_message_at = now
             contact.conversation_id, contact.message_id, contact.channel, contact.sent_at = (
                 conversation.id,
                 message.id,

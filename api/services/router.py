@@ -25,10 +25,11 @@ from api.core.logging import log
 from api.db import session_scope
 from api.models import Account, Conversation, Creditor, Message, utcnow
 from api.services import handoffs, outbound, records
+from api.services.bot_context import identity_expired_events
 from api.services.compliance import bot_input, is_opt_out_request
 from api.services.errors import ConversationClosed, RasaUnavailable
 from api.services.language import detect_language
-from api.services.rasa import send_to_rasa
+from api.services.rasa import append_tracker_events, send_to_rasa
 from api.services.sms_text import button_choice
 from api.services.transport import Reply, Transports
 from api.states import PHONE_CHANNELS, Author, ConversationState, Direction, MessageStatus
@@ -179,6 +180,10 @@ class ConversationRouter:
             status=MessageStatus.REJECTED if too_long else "received",
             error="too_long" if too_long else None,
         )
+        if self._verification_expired(conversation, now := utcnow()):
+            conversation.verified_at = None
+            message.payload = {**(message.payload or {}), "identity_expired": True}
+            log.info("verification_expired", conversation_id=conversation.id)
         session.add(message)
         if conversation.language is None:
             account_language = (
@@ -187,7 +192,7 @@ class ConversationRouter:
                 else None
             )
             conversation.language = detect_language(text) or language_hint or account_language or self.settings.default_language
-        conversation.last_message_at = utcnow()
+        conversation.last_message_at = now
         session.flush()
         log.info("message_received", conversation_id=conversation.id, message_id=message.id, chars=len(text))
         rejected = None
@@ -198,6 +203,16 @@ class ConversationRouter:
             )
             self._store_replies(session, conversation, message.id, [rejected])
         return StoredInbound(message.id, conversation.id, rejected)
+
+    def _verification_expired(self, conversation: Conversation, now: dt.datetime) -> bool:
+        """The debtor proved who they are, then stayed silent longer than allowed."""
+        idle = self.settings.verification_idle_minutes
+        return (
+            idle > 0
+            and conversation.verified_at is not None
+            and conversation.last_message_at is not None
+            and now - conversation.last_message_at > dt.timedelta(minutes=idle)
+        )
 
     async def process(self, conversation_id: str, up_to_message_id: int | None = None, *, deliver: bool = False) -> list[Reply]:
         """Answers the conversation's unanswered messages in order (up to `up_to_message_id`)."""
@@ -247,6 +262,7 @@ class ConversationRouter:
                     "language": conversation.language,
                     "opened": conversation.opened_at is not None,
                     "held": message.error == "rasa_unavailable",
+                    "identity_expired": bool((message.payload or {}).get("identity_expired")),
                 }
             )
         return items
@@ -275,6 +291,11 @@ class ConversationRouter:
         conversation_id, message_id = item["conversation_id"], item["message_id"]
         try:
             replies: list[Reply] = []
+            if item.get("identity_expired"):
+                # Rasa forgets the file before it reads the message: it asks who the debtor is again.
+                await append_tracker_events(
+                    self.http, self.settings.rasa_url, self.settings.rasa_token, conversation_id, identity_expired_events()
+                )
             if not item["opened"]:
                 replies += [
                     _reply_from_rasa(r) for r in await self._rasa(item["channel"], conversation_id, OPENING_PAYLOAD, metadata)

@@ -135,3 +135,53 @@ def test_malformed_unicode_is_stored_readably_and_answered(router_without_rasa):
     (reply,) = run(send())  # the holding reply: Rasa is away in this test, and nothing crashed
     inbound = messages(conversation_id)[0]
     assert inbound.text == "Bonjour \ufffd ça va \U0001f600"
+
+
+def test_a_verified_debtor_silent_too_long_proves_who_they_are_again_before_any_detail(database):
+    """Verification expiry (a recycled or shared phone): the clock is the conversation's last message, moved
+    back; the next message finds the verification gone, and Rasa forgets the file before it reads it."""
+    import datetime as dt
+
+    from api.models import Account
+    from api.services.bot_context import conversation_context
+
+    conversation_id = find_or_create_conversation("sms", "+33612345678")
+    calls: list[tuple[str, object]] = []
+
+    async def rasa(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        calls.append((request.url.path, body))
+        if request.url.path.endswith("/tracker/events"):
+            return httpx.Response(200, json={})
+        return httpx.Response(200, json=[{"recipient_id": conversation_id, "text": "Quelle est votre référence ?"}])
+
+    def verified(minutes_ago: int) -> None:
+        with session_scope() as session:
+            conversation = session.get_one(Conversation, conversation_id)
+            account = session.query(Account).filter_by(reference="CR-10001").one()
+            conversation.account_id, conversation.verified_at = account.id, utcnow() - dt.timedelta(minutes=minutes_ago + 1)
+            conversation.opened_at = conversation.verified_at
+            conversation.last_message_at = utcnow() - dt.timedelta(minutes=minutes_ago)
+
+    async def say(text: str):
+        router = ConversationRouter(get_settings(), httpx.AsyncClient(transport=httpx.MockTransport(rasa)), Transports())
+        return await router.handle_inbound(conversation_id, text)
+
+    verified(minutes_ago=59)  # within the hour: still verified, nothing reset
+    run(say("quel est mon solde ?"))
+    assert [path for path, _ in calls] == ["/webhooks/twilio_relay/webhook"]
+    with session_scope() as session:
+        assert session.get_one(Conversation, conversation_id).verified_at is not None
+
+    calls.clear()
+    verified(minutes_ago=61)
+    run(say("quel est mon solde ?"))
+    (reset_path, events), (turn_path, _) = calls
+    assert reset_path == f"/conversations/{conversation_id}/tracker/events" and turn_path.endswith("/webhook")
+    assert {"event": "slot", "name": "identity", "value": "unverified"} in events
+    assert {"event": "slot", "name": "balance_text", "value": None} in events
+    with session_scope() as session:
+        conversation = session.get_one(Conversation, conversation_id)
+        assert conversation.verified_at is None
+        context = conversation_context(session, conversation, get_settings())
+        assert context["verified"] is False and context["account"] is None  # nothing for the action server either
