@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.core.config import Settings, get_settings
+from api.core.limits import get_throttle
 from api.db import session_scope
 from api.models import Agent, AgentSession, Creditor
 from api.services import agents
@@ -43,6 +44,7 @@ def get_creditor(session: SessionDep, x_api_key: Annotated[str | None, Header(al
             status.HTTP_401_UNAUTHORIZED,
             detail="A valid creditor API key is required in the X-API-Key header.",
         )
+    get_throttle().check("creditor_request", str(creditor.id))
     return creditor
 
 

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from api.core.config import get_settings
+from api.core.limits import BodySizeLimit
 from api.core.logging import configure_logging, log
 from api.core.problems import problem_response
 from api.db import get_engine
@@ -31,7 +32,7 @@ async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse
     return problem_response(exc.code, exc.status, exc.__doc__ or "", **exc.problem_extra())
 
 
-def create_app() -> socketio.ASGIApp:
+def create_app() -> BodySizeLimit:
     settings = get_settings()
     configure_logging()
     http = httpx.AsyncClient(timeout=settings.rasa_timeout_seconds)
@@ -90,7 +91,8 @@ def create_app() -> socketio.ASGIApp:
         max_packet_bytes=settings.webchat_max_packet_bytes,
     )
     transports.register(webchat.WebChatTransport(sio), Channel.WEBCHAT)
-    return socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io")
+    # No body larger than any door needs is read (a 5 MB sign-in, a flood of huge messages).
+    return BodySizeLimit(socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io"), settings.max_request_body_bytes)
 
 
 app = create_app()

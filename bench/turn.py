@@ -629,10 +629,12 @@ def main(argv: list[str] | None = None) -> int:
         database_url=database_url,
         twilio_port=None,
         log_dir=workdir / "log",
-        # Every timed conversation is a new web-chat session from this one address: lift the per-client limit.
+        # Every timed conversation is a new web-chat session from this one address, and a conversation sends
+        # turns back to back: lift the per-client and per-sender limits.
         extra_env={
             "CREDITOR_API_KEY": CREDITOR_KEY,
             "WEBCHAT_SESSIONS_PER_CLIENT_PER_HOUR": "100000",
+            "INBOUND_MESSAGES_PER_SENDER_PER_MINUTE": "100000",
             "SCHEDULER_ENABLED": "false",
         },
     )

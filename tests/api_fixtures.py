@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.core.config import get_settings
+from api.core.limits import get_throttle
 from api.db import get_engine, get_sessionmaker, session_scope
 from api.deps import hash_api_key
 from api.models import Conversation, Creditor
@@ -28,7 +29,7 @@ def database(tmp_path, monkeypatch) -> Iterator[str]:
     monkeypatch.setenv("PUBLIC_BASE_URL", "http://testserver")
     # Tests run the follow-through scheduler themselves, with the clock they choose.
     monkeypatch.setenv("SCHEDULER_ENABLED", "false")
-    for cached in (get_settings, get_engine, get_sessionmaker):
+    for cached in (get_settings, get_engine, get_sessionmaker, get_throttle):
         cached.cache_clear()
     from api.cli import migrate, seed_demo
 
@@ -36,7 +37,7 @@ def database(tmp_path, monkeypatch) -> Iterator[str]:
     seed_demo()
     yield url
     get_engine().dispose()
-    for cached in (get_settings, get_engine, get_sessionmaker):
+    for cached in (get_settings, get_engine, get_sessionmaker, get_throttle):
         cached.cache_clear()
 
 

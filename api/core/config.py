@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     # Failed verifications allowed on one reference across every conversation and channel, then nobody
     # verifies on it until an agent or the creditor unlocks it.
     verification_max_failures_per_reference: int = 5
+    # Limits on load (api/core/limits.py): request bodies, and rates per sender, client, API key.
+    max_request_body_bytes: int = Field(262_144, ge=1024)
+    inbound_messages_per_sender_per_minute: int = Field(20, ge=1)
+    console_sign_ins_per_client_per_15_minutes: int = Field(30, ge=1)
+    creditor_requests_per_minute: int = Field(1200, ge=1)
+    document_unlocks_per_client_per_15_minutes: int = Field(20, ge=1)
     # A verified debtor silent this long proves who they are again before any detail (a shared or recycled
     # phone, a computer left open); 0 keeps verification for the whole conversation.
     verification_idle_minutes: int = Field(60, ge=0)

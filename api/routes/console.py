@@ -15,6 +15,7 @@ from fastapi import APIRouter, HTTPException, Request, Response, WebSocket, WebS
 from fastapi.responses import FileResponse, RedirectResponse
 
 from api.core.config import Settings, get_settings
+from api.core.limits import get_throttle
 from api.core.logging import log
 from api.db import session_scope
 from api.deps import SESSION_COOKIE, CurrentAgent, RouterDep, SessionDep, SettingsDep, TransportsDep, get_agent_session
@@ -111,6 +112,8 @@ def sign_in(body: SignIn, request: Request, response: Response, session: Session
     # JSON only: a form on another site cannot post JSON without a CORS preflight we never grant.
     if not request.headers.get("content-type", "").startswith("application/json"):
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, detail="Send the credentials as JSON.")
+    # Per client as well as per agent: unknown e-mails cost a password hash each too.
+    get_throttle().check("console_sign_in", request.client.host if request.client else "unknown")
     if agents.too_many_failures(session, body.email, settings.console_max_failed_sign_ins):
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, detail="Too many failed sign-ins: try again in 15 minutes.")
     try:

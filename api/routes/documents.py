@@ -11,11 +11,12 @@ import datetime as dt
 import html
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Path, Query, Response
+from fastapi import APIRouter, Form, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api import i18n
 from api.core.config import Settings
+from api.core.limits import get_throttle
 from api.deps import SessionDep, SettingsDep
 from api.models import Account, Confirmation, ShortLink, utcnow
 from api.services.errors import ExpiredLink, InvalidLink, NotFound
@@ -123,11 +124,13 @@ def ask_for_the_date_of_birth(
 )
 def open_document(
     confirmation_id: str,
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     date_of_birth: Annotated[str, Form(max_length=32)],
     token: str = Query(max_length=512),
 ) -> Response:
+    get_throttle().check("document_unlock", request.client.host if request.client else "unknown")
     confirmation = _confirmation(session, settings, confirmation_id, token)
     account = session.get(Account, confirmation.account_id)
     assert account is not None

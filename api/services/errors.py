@@ -35,6 +35,7 @@ to bot messages (by `code`, which the action server reads from the problem's typ
     │   ├── InvalidPayment
     │   ├── CurrencyMismatch
     │   └── NothingToReverse
+    ├── TooManyRequests (429)
     └── RasaUnavailable (503)
 """
 
@@ -199,6 +200,13 @@ class AgentExists(Conflict):
     """An agent with this e-mail exists already."""
 
     code = "agent_exists"
+
+
+class TooManyRequests(DomainError):
+    """Too many requests from this client in a short time: wait a little and try again."""
+
+    code = "too_many_requests"
+    status = 429
 
 
 class NoCreditor(Unprocessable):

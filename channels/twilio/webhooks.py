@@ -24,6 +24,7 @@ from twilio.request_validator import RequestValidator
 
 from api import i18n
 from api.core.config import Settings
+from api.core.limits import get_throttle
 from api.core.logging import log
 from api.core.problems import problem_response
 from api.db import session_scope
@@ -174,6 +175,9 @@ async def receive(
         inbound = parse_inbound(await signed_form(request, settings), channel, settings)
     except WebhookError as error:
         return problem(error)
+    # A flood from one number is refused before anything is stored (Twilio may deliver it again later).
+    if not get_throttle().allow("inbound_message", f"{channel}:{inbound['from']}"):
+        return problem_response("too-many-messages", 429, "Too many messages from this number in a minute.")
     if await to_thread.run_sync(_already_stored, channel, inbound["sid"]):
         log.info("twilio_duplicate_delivery", channel=channel)
         return Response(EMPTY_TWIML, media_type="application/xml")
@@ -211,6 +215,7 @@ TWIML_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "Not a Twilio message", "content": {"application/problem+json": {}}},
     403: {"description": "Not signed by Twilio for us", "content": {"application/problem+json": {}}},
     413: {"description": "Larger than Twilio sends", "content": {"application/problem+json": {}}},
+    429: {"description": "Too many messages from this number in a minute", "content": {"application/problem+json": {}}},
 }
 
 

@@ -18,6 +18,7 @@ from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from sqlalchemy import select
 
+from api.core.limits import get_throttle
 from api.core.logging import log
 from api.db import session_scope
 from api.models import Conversation
@@ -138,6 +139,10 @@ def create_webchat_server(
         address = session.get("address")
         if address is None:
             await sio.emit("error", {"error": "no_session", "detail": "send session_request first"}, room=sid)
+            return
+        # A flood from one session is refused before anything is stored.
+        if not get_throttle().allow("inbound_message", address):
+            await sio.emit("error", {"error": "rate_limited", "detail": "too many messages: wait a minute"}, room=sid)
             return
         custom = data.get("customData")
         language = custom.get("language") if isinstance(custom, dict) else None

@@ -216,3 +216,24 @@ def test_a_long_whatsapp_message_is_kept_and_the_debtor_asked_to_shorten_it(clie
             select(Message).where(Message.direction == "outbound", Message.conversation_id == inbound.conversation_id)
         )
         assert str(get_settings().max_message_chars) in reply.text
+
+
+def test_a_flood_from_one_number_is_refused_with_429_and_stores_at_most_the_limit(client):
+    """Bounded: 20 messages a minute per number (INBOUND_MESSAGES_PER_SENDER_PER_MINUTE); the rest is refused
+    before anything is stored (Twilio may deliver it again later)."""
+    import tracemalloc
+
+    limit = get_settings().inbound_messages_per_sender_per_minute
+    before = stored_messages()
+    tracemalloc.start()
+    statuses = [post(client, "/channels/twilio/sms", form(Body=f"message {n}")).status_code for n in range(limit + 30)]
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert statuses.count(200) == limit and statuses[limit:] == [429] * 30
+    print(
+        f"flood of {limit + 30} SMS: {stored_messages() - before} rows stored (the {limit} messages let in and their replies), peak traced memory {peak / 1e6:.1f} MB"
+    )
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Message).where(Message.direction == "inbound")) == limit
+    # Another number is not held back by this one.
+    assert post(client, "/channels/twilio/sms", form(From="+33611112222")).status_code == 200
