@@ -76,6 +76,9 @@ class Creditor(Base):
     # What happens after the conversation: the contact cadence, local hours and quiet days, the grace period
     # and the missed-payment policy (services/follow_through.py reads it; empty = the documented defaults).
     follow_through: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    # Conversations of an account closed (paid, closed) longer than this are anonymised by the retention job;
+    # what the law requires is kept (docs/data-rights.md). At least 36 months (Reg F §1006.100).
+    retention_months: Mapped[int] = mapped_column(Integer, default=36, server_default="36")
     # The key a payment provider signs its webhooks with (HMAC-SHA256 over the body); None = webhook off.
     payment_webhook_secret: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -134,6 +137,11 @@ class Account(Base):
     care_reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     care_reviewed_by: Mapped[str | None] = mapped_column(String(64))
     care_plan: Mapped[str | None] = mapped_column(Text)
+    # GDPR art. 18: processing restricted (e.g. the accuracy is contested): no automated contact, no
+    # collection talk, the data kept but not used, until lifted.
+    restricted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # When the debtor's data was erased (art. 17) or anonymised by the retention job.
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     creditor: Mapped[Creditor] = relationship()
 
@@ -557,3 +565,25 @@ class ContactDecision(Base):
     reason: Mapped[str | None] = mapped_column(String(64))
     until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     channel: Mapped[str | None] = mapped_column(String(16))
+
+
+class DataRequest(Base):
+    """A data subject's request (GDPR arts. 15-18): access, erasure, restriction or rectification, with the
+    legal deadline (one month, art. 12(3)) and what was done."""
+
+    __tablename__ = "data_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # access | erasure | restriction | rectification
+    status: Mapped[str] = mapped_column(String(16), default="received")  # received | completed | refused
+    requested_by: Mapped[str] = mapped_column(String(64))  # creditor:<id> | agent:<id> | debtor
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deadline: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # What was done, or why not all of it (the legal holds kept on an erasure, a refusal's reason).
+    outcome: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Access: the export, as JSON and as a readable PDF.
+    export_json: Mapped[bytes | None] = mapped_column(LargeBinary)
+    export_pdf: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, HTTPException, Response, status
 
 from api.deps import CreditorDep, SessionDep, SettingsDep
-from api.models import Account, utcnow
+from api.models import Account, DataRequest, utcnow
 from api.routes.documents import pdf_response
-from api.schemas.creditor import AccountDetailOut, AccountIn, AccountOut, DisputeOut, DisputeResolutionIn, VerificationUnlockOut
-from api.services import account_view, creditor_api, reviews
-from api.services.errors import Conflict
+from api.schemas.creditor import (
+    AccountDetailOut,
+    AccountIn,
+    AccountOut,
+    DataRequestIn,
+    DataRequestOut,
+    DisputeOut,
+    DisputeResolutionIn,
+    VerificationUnlockOut,
+)
+from api.services import account_view, creditor_api, data_rights, reviews
+from api.services.errors import Conflict, NotFound
+from api.services.rasa import clear_trackers_now
 from api.services.verification import unlock_reference
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
@@ -90,3 +102,66 @@ def read_confirmation_pdf(reference: str, number: str, creditor: CreditorDep, se
     if confirmation is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"No confirmation {number!r} on account {reference!r}.")
     return pdf_response(confirmation)
+
+
+@router.post("/{reference}/data-requests", status_code=status.HTTP_201_CREATED)
+def open_data_request(
+    reference: str, body: DataRequestIn, creditor: CreditorDep, session: SessionDep, settings: SettingsDep
+) -> DataRequestOut:
+    """A data subject's request (GDPR): access is exported at once (JSON and PDF), erasure carried out at once
+    (what the law requires is kept, and said), restriction applied at once; rectification waits for a
+    person. The deadline is one month. 409 for anything but access once the data was erased."""
+    account = _find(session, creditor.id, reference)
+    request, conversations = data_rights.open_request(
+        session, settings, account, body.kind, requested_by=f"creditor:{creditor.id}", note=body.note, now=utcnow()
+    )
+    if conversations:  # what the debtor said is erased from Rasa's trackers too
+        not_cleared = clear_trackers_now(settings.rasa_url, settings.rasa_token, conversations)
+        request.outcome = {**request.outcome, "rasa_trackers_cleared": len(conversations) - len(not_cleared)}
+        if not_cleared:
+            request.outcome = {**request.outcome, "rasa_trackers_not_cleared": len(not_cleared)}
+    base = f"{settings.base_url}/api/v1/accounts/{account.reference}/data-requests"
+    return account_view.data_request_view(request, base)
+
+
+def _data_request(session: SessionDep, account: Account, request_id: int) -> DataRequest:
+    request = session.get(DataRequest, request_id)
+    if request is None or request.account_id != account.id:
+        raise NotFound()
+    return request
+
+
+@router.get("/{reference}/data-requests/{request_id}")
+def read_data_request(
+    reference: str, request_id: int, creditor: CreditorDep, session: SessionDep, settings: SettingsDep
+) -> DataRequestOut:
+    account = _find(session, creditor.id, reference)
+    base = f"{settings.base_url}/api/v1/accounts/{account.reference}/data-requests"
+    return account_view.data_request_view(_data_request(session, account, request_id), base)
+
+
+@router.get(
+    "/{reference}/data-requests/{request_id}/export.{form}",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}, "application/pdf": {}}}},
+)
+def read_data_export(
+    reference: str, request_id: int, form: Literal["json", "pdf"], creditor: CreditorDep, session: SessionDep
+) -> Response:
+    """The export of an access request, to hand to the debtor."""
+    request = _data_request(session, _find(session, creditor.id, reference), request_id)
+    content = request.export_json if form == "json" else request.export_pdf
+    if content is None:
+        raise NotFound()
+    media = "application/json" if form == "json" else "application/pdf"
+    return Response(
+        content, media_type=media, headers={"Content-Disposition": f'attachment; filename="data-{reference}-{request_id}.{form}"'}
+    )
+
+
+@router.delete("/{reference}/restriction")
+def lift_restriction(reference: str, creditor: CreditorDep, session: SessionDep) -> AccountOut:
+    """Lifts a restriction of processing (the accuracy was checked, or the debtor withdrew it)."""
+    account = _find(session, creditor.id, reference)
+    data_rights.lift_restriction(session, account, f"creditor:{creditor.id}")
+    return AccountOut.model_validate(account, from_attributes=True)

@@ -330,6 +330,32 @@ class ContactOut(BaseModel):
     decisions: list[ContactDecisionOut]
 
 
+class DataRequestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["access", "erasure", "restriction", "rectification"]
+    # What the debtor asked, in their words or the agent's (a rectification says what is wrong).
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class DataRequestOut(BaseModel):
+    """A data subject's request, its legal deadline (one month) and what was done."""
+
+    id: int
+    kind: Literal["access", "erasure", "restriction", "rectification"]
+    status: Literal["received", "completed", "refused"]
+    requested_by: str
+    note: str | None
+    created_at: dt.datetime
+    deadline: dt.datetime
+    completed_at: dt.datetime | None
+    # Erasure: what was erased and what was kept, with the legal reason for each hold.
+    outcome: dict[str, object]
+    # Access: the export (creditor's key), as JSON and as a readable PDF.
+    export_json_url: str | None = None
+    export_pdf_url: str | None = None
+
+
 class AccountDetailOut(AccountOut):
     # Verification on this reference is locked after repeated failures (unlock with POST …/verification-unlock).
     verification_locked: bool
@@ -349,6 +375,10 @@ class AccountDetailOut(AccountOut):
     payments: list[PaymentOut]
     # Every contact planned or made, oldest first, with the gate's decisions.
     contacts: list[ContactOut]
+    data_requests: list[DataRequestOut]
+    # Processing restricted at the debtor's request (GDPR art. 18), and when the data was erased.
+    restricted: bool
+    erased_at: dt.datetime | None
 
 
 class VerificationUnlockOut(BaseModel):

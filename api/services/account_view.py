@@ -21,6 +21,7 @@ from api.models import (
     Consent,
     ContactPreference,
     Conversation,
+    DataRequest,
     Dispute,
     Handoff,
     Instalment,
@@ -38,6 +39,7 @@ from api.schemas.creditor import (
     ContactOut,
     ContactPreferenceOut,
     ConversationOut,
+    DataRequestOut,
     DeliveryFailureOut,
     DisputeOut,
     HandoffOut,
@@ -229,7 +231,23 @@ def creditor_account_view(session: Session, settings: Settings, account: Account
         credit_minor=account.credit_minor,
         payments=payment_views(session, records.payments),
         contacts=contact_views(session, account),
+        data_requests=data_request_views(session, settings, account),
+        restricted=account.restricted,
+        erased_at=account.erased_at,
     )
+
+
+def data_request_views(session: Session, settings: Settings, account: Account) -> list[DataRequestOut]:
+    base = f"{settings.base_url}/api/v1/accounts/{account.reference}/data-requests"
+    rows = session.scalars(select(DataRequest).where(DataRequest.account_id == account.id).order_by(DataRequest.id))
+    return [data_request_view(row, base) for row in rows]
+
+
+def data_request_view(request: DataRequest, base: str) -> DataRequestOut:
+    view = DataRequestOut.model_validate(request, from_attributes=True)
+    if request.export_json is not None:
+        view.export_json_url, view.export_pdf_url = f"{base}/{request.id}/export.json", f"{base}/{request.id}/export.pdf"
+    return view
 
 
 def contact_views(session: Session, account: Account) -> list[ContactOut]:

@@ -65,7 +65,8 @@ def _collectable_account(
     session: Session, conversation: Conversation, *, reviewed_by_agent: bool = False
 ) -> tuple[Account, offers.Policy]:
     account = require_account(conversation)
-    if account.status == "disputed":
+    # A dispute, or processing restricted at the debtor's request (GDPR art. 18): nothing is collected.
+    if account.status == "disputed" or account.restricted:
         raise CollectionPaused()
     # A vulnerable debtor's account waits for a person: an agent is that person, the bot never is.
     if account.vulnerable and not reviewed_by_agent:

@@ -56,6 +56,7 @@ class Facts:
     moot: str | None = None
     dispute_open: bool = False
     vulnerable: bool = False
+    restricted: bool = False  # GDPR art. 18: processing restricted at the debtor's request
     claim_pending: bool = False
     preferred_window: str | None = None
     # When the collection contacts of the last 7 days left (service contacts are not counted).
@@ -85,6 +86,7 @@ def decide(facts: Facts, settings: FollowThrough, now: dt.datetime) -> Decision:
         for flag, reason in (
             (facts.dispute_open, "dispute_open"),
             (facts.vulnerable, "vulnerable"),
+            (facts.restricted, "restricted"),
             (facts.claim_pending, "payment_claim_pending"),
         ):
             if flag:

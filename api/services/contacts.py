@@ -441,13 +441,12 @@ def due_contacts(session: Session, now: dt.datetime, limit: int) -> list[int]:
 
 def claim(session: Session, contact_id: int, now: dt.datetime) -> Contact | None:
     """The contact, if this transaction won it (a guarded UPDATE: the first statement of the transaction,
-    so on SQLite it holds the write lock and reads what others committed)."""
-    won = rows_changed(
-        session,
-        update(Contact)
-        .where(Contact.id == contact_id, Contact.status.in_(OPEN_CONTACT_STATUSES), Contact.scheduled_for <= now)
-        .values(status="sending"),
-    )
+    so on SQLite it holds the write lock and reads what others committed). On PostgreSQL the row is locked
+    with SKIP LOCKED first: a contact another scheduler is deciding is passed over, not waited for (two
+    schedulers walking the same list would otherwise queue behind each other, one contact at a time)."""
+    due = (Contact.id == contact_id, Contact.status.in_(OPEN_CONTACT_STATUSES), Contact.scheduled_for <= now)
+    free = select(Contact.id).where(*due).with_for_update(skip_locked=True)
+    won = rows_changed(session, update(Contact).where(Contact.id.in_(free), *due).values(status="sending"))
     if not won:
         return None
     contact = session.get_one(Contact, contact_id)
@@ -536,6 +535,7 @@ def _facts(
         moot=_moot(session, contact, account, now),
         dispute_open=account.status == AccountStatus.DISPUTED or _dispute_open(session, account),
         vulnerable=account.vulnerable,
+        restricted=account.restricted,
         claim_pending=account.reminders_paused,
         preferred_window=preference.time_window if preference else None,
         recent_attempts=[a for a in attempts if a is not None],

@@ -29,7 +29,7 @@ def account_view(account: Account, creditor_name: str, language: str, payment_me
         "origin": account.origin,
         "creditor_name": creditor_name,
         "status": account.status,
-        "collection_paused": account.status == "disputed",
+        "collection_paused": account.status == "disputed" or account.restricted,
         "language": account.language,
         "payment_methods": payment_methods,
     }

@@ -43,3 +43,32 @@ async def append_tracker_events(
         response.raise_for_status()
     except httpx.HTTPError as exc:
         raise RasaUnavailable(str(exc)) from exc
+
+
+async def clear_tracker(client: httpx.AsyncClient, rasa_url: str, token: str, sender: str) -> None:
+    """Replaces a conversation's tracker events with none: what the debtor said is gone from Rasa too."""
+    try:
+        response = await client.put(
+            f"{rasa_url.rstrip('/')}/conversations/{sender}/tracker/events",
+            params={"include_events": "NONE", "token": token},
+            json=[],
+        )
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise RasaUnavailable(str(exc)) from exc
+
+
+def clear_trackers_now(rasa_url: str, token: str, senders: list[str], timeout: float = 10.0) -> list[str]:
+    """The same from a worker thread (the retention job); answers the conversations Rasa could not clear."""
+    failed = []
+    with httpx.Client(timeout=timeout) as client:
+        for sender in senders:
+            try:
+                client.put(
+                    f"{rasa_url.rstrip('/')}/conversations/{sender}/tracker/events",
+                    params={"include_events": "NONE", "token": token},
+                    json=[],
+                ).raise_for_status()
+            except httpx.HTTPError:
+                failed.append(sender)
+    return failed

@@ -15,16 +15,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from anyio import to_thread
+from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from api.core.config import Settings
 from api.core.logging import log
 from api.db import session_scope
 from api.models import utcnow
-from api.services import contacts
+from api.services import contacts, data_rights
+from api.services.rasa import clear_trackers_now
 
 Clock = Callable[[], dt.datetime]
 BATCH = 200
+# The PostgreSQL advisory lock that serialises sweeps (any number the api uses for nothing else).
+SWEEP_LOCK = 4_802_170_001
 
 
 @dataclass
@@ -34,6 +38,7 @@ class TickReport:
     deferred: int = 0
     cancelled: int = 0
     channels: set[str] = field(default_factory=set)
+    retention_erased: int = 0  # conversations erased by the retention job
 
 
 class Scheduler:
@@ -59,7 +64,16 @@ class Scheduler:
         now = now or self.clock()
         report = TickReport()
         with session_scope() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                # One sweep at a time across schedulers: the second reads what the first wrote, so a miss is
+                # recorded (counted, audited, queued) once. Released with the sweep's transaction.
+                session.execute(select(func.pg_advisory_xact_lock(SWEEP_LOCK)))
             report.sweep = contacts.sweep(session, now)
+        with session_scope() as session:
+            erased = data_rights.retention_sweep(session, now)
+        if erased:  # Rasa's copy goes too (best effort: a tracker Rasa no longer holds is gone already)
+            report.retention_erased = len(erased)
+            clear_trackers_now(self.settings.rasa_url, self.settings.rasa_token, erased)
         while True:
             with session_scope() as session:
                 candidates = contacts.due_contacts(session, now, BATCH)
