@@ -47,12 +47,12 @@ from api.schemas.console import (
     UnlockOut,
     VulnerabilityReviewIn,
 )
-from api.schemas.creditor import DisputeResolutionIn
+from api.schemas.creditor import DataRequestIn, DisputeResolutionIn
 from api.services import account_view, agent_desk, agents, handoffs, money, offers
 from api.services.bot_context import conversation_context, handback_events
 from api.services.console_hub import hub
 from api.services.errors import InvalidCredentials, NotFound
-from api.services.rasa import append_tracker_events
+from api.services.rasa import append_tracker_events, clear_trackers_now
 from api.services.transport import Transports
 
 STATIC = Path(__file__).resolve().parents[1] / "console"
@@ -287,6 +287,18 @@ def resolve_dispute(
         close_account=body.close_account,
     )
     return ReviewedOut(status=dispute.status)
+
+
+@api.post("/conversations/{conversation_id}/data-requests", status_code=status.HTTP_201_CREATED)
+def open_data_request(
+    conversation_id: str, body: DataRequestIn, agent: CurrentAgent, session: SessionDep, settings: SettingsDep
+) -> Recorded:
+    """The debtor's request about their data, recorded by the agent (carried out at once as through the
+    creditor's API; the export is the creditor's to hand over)."""
+    request, conversations = agent_desk.open_data_request(session, settings, conversation_id, agent, body.kind, body.note)
+    if conversations:
+        clear_trackers_now(settings.rasa_url, settings.rasa_token, conversations)
+    return Recorded(id=request.id)
 
 
 @api.post("/conversations/{conversation_id}/vulnerability-review")

@@ -29,7 +29,7 @@ from api.schemas.common import (
     OfferStatus,
     PaymentClaimStatus,
 )
-from api.schemas.creditor import ContactOut, PaymentOut
+from api.schemas.creditor import ContactOut, DataRequestOut, PaymentOut
 
 # --- requests --------------------------------------------------------------------------------------------
 
@@ -291,6 +291,9 @@ class AccountPanel(AccountSummary):
     payments: list[PaymentOut]
     # Contacts planned and made, with the gate's decisions (times in the debtor's local time).
     contacts: list[ContactOut]
+    # Data subject requests with their legal deadline (exports are the creditor's to hand over).
+    data_requests: list[DataRequestOut]
+    restricted: bool
 
 
 class ConversationDetailOut(BaseModel):

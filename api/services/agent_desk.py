@@ -23,14 +23,15 @@ from api.models import (
     Confirmation,
     Conversation,
     Creditor,
+    DataRequest,
     Dispute,
     Handoff,
     Message,
     Signal,
     utcnow,
 )
-from api.services import agents, arrangements, errors, handoffs, offers, outbound, records, reviews, signing
-from api.services.account_view import account_records, contact_views, payment_views
+from api.services import agents, arrangements, data_rights, errors, handoffs, offers, outbound, records, reviews, signing
+from api.services.account_view import account_records, contact_views, data_request_views, payment_views
 from api.services.audit import audit
 from api.services.bot_context import commitment_view
 from api.services.console_hub import after_commit, hub
@@ -214,6 +215,8 @@ def account_panel(session: Session, settings: Settings, account: Account, langua
         "care_reviewed_at": account.care_reviewed_at.isoformat() if account.care_reviewed_at else None,
         "payments": payment_views(session, recorded.payments),
         "contacts": contact_views(session, account),
+        "data_requests": data_request_views(session, settings, account),
+        "restricted": account.restricted,
         "consents": [{"channel": c.channel, "kind": c.kind, "created_at": c.created_at.isoformat()} for c in recorded.consents],
         "payment_claims": [
             {"paid_on": p.paid_on.isoformat() if p.paid_on else None, "means": p.means, "status": p.status}
@@ -417,6 +420,17 @@ def resolve_dispute(
         corrected_balance_minor=corrected_balance_minor,
         close_account=close_account,
     )
+
+
+def open_data_request(
+    session: Session, settings: Settings, conversation_id: str, agent: Agent, kind: str, note: str | None
+) -> tuple[DataRequest, list[str]]:
+    """The debtor asked the agent (access, erasure, restriction, rectification) in a conversation they took."""
+    conversation, _ = handoffs.claimed_conversation(session, conversation_id, agent)
+    account = _linked_account(conversation)
+    if account is None:
+        raise NotVerified()
+    return data_rights.open_request(session, settings, account, kind, requested_by=actor(agent), note=note, now=utcnow())
 
 
 def review_vulnerability(

@@ -353,6 +353,16 @@ def test_notes_disputes_and_vulnerability_from_the_console(agent_client, credito
     assert account["status"] == "disputed" and account["vulnerable"] is True
     # The agent is the person: flagging does not queue the conversation a second time.
     assert len([h for h in account["handoffs"] if h["status"] != "closed"]) == 1
+    # The debtor asks the agent for their data, then to restrict its use: recorded with the legal deadline.
+    for kind in ("access", "restriction"):
+        opened = client.post(f"/console/api/conversations/{conversation_id}/data-requests", json={"kind": kind}, headers=csrf)
+        assert opened.status_code == 201, opened.text
+    panel = client.get(f"/console/api/conversations/{conversation_id}").json()["account"]
+    assert [(r["kind"], r["status"], r["requested_by"].startswith("agent:")) for r in panel["data_requests"]] == [
+        ("access", "completed", True),
+        ("restriction", "completed", True),
+    ]
+    assert panel["restricted"] is True and panel["data_requests"][0]["deadline"]
 
 
 def test_a_debtor_who_insists_on_a_proposal_outside_the_policy_is_handed_over(client, creditor_headers, actions_headers):
@@ -468,6 +478,7 @@ BODIES = {
     "disputes": {},
     "resolution": {"outcome": "rejected", "explanation": "Checked and found correct."},
     "vulnerability-review": {"decision": "keep", "note": "Call only in the morning."},
+    "data-requests": {"kind": "access"},
     "vulnerability": {},
     "hand-back": {},
     "close": {},
