@@ -84,6 +84,8 @@ def find_or_create_conversation(channel: str, channel_address: str, creditor_id:
         if channel in PHONE_CHANNELS:
             accounts = list(session.scalars(select(Account).where(Account.phone == channel_address).limit(2)))
             candidate = accounts[0] if len(accounts) == 1 else None
+        if creditor_id is not None and session.get(Creditor, creditor_id) is None:
+            creditor_id = None  # a page naming no creditor we know: the default below
         if creditor_id is None:
             creditor_id = (
                 candidate.creditor_id if candidate else session.scalar(select(Creditor.id).order_by(Creditor.id).limit(1))

@@ -41,7 +41,7 @@ PAGE = """<!doctype html>
   WebChat.default({{
     selector: "#webchat",
     initPayload: "/greet",
-    customData: {{ language: {lang_json} }},
+    customData: {{ language: {lang_json}{creditor_json} }},
     socketUrl: window.location.origin,
     socketPath: "/socket.io/",
     title: {widget_title},
@@ -57,13 +57,16 @@ PAGE = """<!doctype html>
 
 
 @router.get("/", response_class=HTMLResponse)
-def demo_page(lang: Literal["fr", "en"] = Query("fr")) -> HTMLResponse:
+def demo_page(lang: Literal["fr", "en"] = Query("fr"), creditor: int | None = Query(None, ge=1)) -> HTMLResponse:
+    """The demo page; `?creditor=N` makes it the page of creditor N (whose debtors then verify here)."""
+
     def text(key: str) -> str:
         return i18n.t(key, lang)
 
     page = PAGE.format(
         lang=lang,
         lang_json=json.dumps(lang),
+        creditor_json=f", creditor: {creditor}" if creditor else "",
         title=html.escape(text("demo.page_title")),
         intro=html.escape(text("demo.page_intro")),
         widget_title=json.dumps(text("demo.widget_title")),

@@ -147,12 +147,15 @@ def create_webchat_server(
         custom = data.get("customData")
         language = custom.get("language") if isinstance(custom, dict) else None
         hint = language if language in ("fr", "en") else None
+        # The page says whose site it is (customData.creditor, the creditor's id): its debtors verify here.
+        named = custom.get("creditor") if isinstance(custom, dict) else None
+        creditor_id = named if isinstance(named, int) and not isinstance(named, bool) else None
         # The socket remembers its conversation, so later messages skip the look-up; a conversation an agent
         # closed since is refused before anything is stored, and a new one is opened.
         conversation_id = session.get("conversation_id")
         while True:
             if conversation_id is None:  # find_or_create_conversation never returns a closed one
-                conversation_id = await to_thread.run_sync(find_or_create_conversation, CHANNEL, address)
+                conversation_id = await to_thread.run_sync(find_or_create_conversation, CHANNEL, address, creditor_id)
                 await sio.save_session(sid, {**session, "conversation_id": conversation_id})
             try:
                 replies = await router.handle_inbound(conversation_id, data["message"], language_hint=hint)

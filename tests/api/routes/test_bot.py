@@ -331,3 +331,40 @@ def test_the_creditor_reads_the_document_with_its_key(client, actions_headers, c
     pdf = client.get(path, headers=creditor_headers)
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert client.get(path.replace(confirmation["number"], "NOPE"), headers=creditor_headers).status_code == 404
+
+
+def test_a_second_creditors_debtor_verifies_on_that_creditors_web_chat(client, actions_headers):
+    """The page names its creditor (customData.creditor): the conversation is that creditor's, so its debtors
+    verify; a page naming no known creditor gets the deployment's first one."""
+    import datetime as dt
+
+    from api.db import session_scope
+    from api.models import Account, Conversation, Creditor
+    from api.services.router import find_or_create_conversation
+
+    with session_scope() as session:
+        other = Creditor(name="Eau du Sud SA", api_key_hash="c" * 64)
+        session.add(other)
+        session.flush()
+        session.add(
+            Account(
+                creditor_id=other.id,
+                reference="HX482913",
+                debtor_name="Léa Martin",
+                balance_minor=9000,
+                due_date=dt.date(2026, 10, 1),
+                date_of_birth=dt.date(1991, 7, 14),
+            )
+        )
+        other_id = other.id
+    conversation_id = find_or_create_conversation("webchat", "page-of-eau-du-sud", other_id)
+    answer = client.post(
+        f"/internal/v1/conversations/{conversation_id}/verify",
+        json={"reference": "HX482913", "date_of_birth": "1991-07-14"},
+        headers=actions_headers,
+    )
+    assert answer.json()["status"] == "verified"
+    unknown = find_or_create_conversation("webchat", "page-naming-nobody", 999)
+    with session_scope() as session:
+        assert session.get(Conversation, conversation_id).creditor_id == other_id
+        assert session.get(Conversation, unknown).creditor_id != other_id
