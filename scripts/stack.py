@@ -22,6 +22,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 RASA_BIN = ROOT / ".venv" / "rasa" / "bin"
 API_BIN = ROOT / ".venv" / "api" / "bin"
+if str(ROOT) not in sys.path:  # `python scripts/stack.py` (make run): the api's modules are importable too
+    sys.path.insert(0, str(ROOT))
 
 
 def free_port() -> int:
@@ -46,8 +48,11 @@ class Service:
         )
 
     def is_ready(self) -> bool:
+        from api.core.rasa_auth import bearer
+
+        headers = bearer(Path(self.env["RASA_JWT_PRIVATE_KEY_FILE"])) if self.name == "rasa" else {}
         try:
-            response = httpx.get(self.ready_url, timeout=2)
+            response = httpx.get(self.ready_url, timeout=2, headers=headers)
         except httpx.HTTPError:
             return False
         if self.name == "rasa":  # up is not enough: the model must be loaded
@@ -126,6 +131,11 @@ class Stack:
         model = ROOT / "models" / "current.tar.gz"
         if not model.exists():
             raise RuntimeError("No trained model: run `make setup` first.")
+        from api.core.rasa_auth import ensure_key_pair
+
+        key_file = Path(env.get("RASA_JWT_PRIVATE_KEY_FILE") or ROOT / "var" / "rasa-jwt-key.pem")
+        env["RASA_JWT_PRIVATE_KEY_FILE"] = str(key_file)
+        public_key = ensure_key_pair(key_file)
         self.services = (
             []
             if self.twilio_port is None
@@ -153,8 +163,15 @@ class Stack:
                     str(RASA_BIN / "rasa"),
                     "run",
                     "--enable-api",
-                    "--auth-token",
-                    env.get("RASA_TOKEN", "dev-rasa-token"),
+                    # Only the public key: the api signs with the private one (api/core/rasa_auth.py).
+                    "--jwt-secret",
+                    public_key,
+                    "--jwt-method",
+                    "RS256",
+                    # sanic-jwt insists on a private key for RS256 though Rasa never signs anything: a
+                    # placeholder (tokens are verified with the public key only).
+                    "--jwt-private-key",
+                    "unused-rasa-never-signs",
                     "--model",
                     str(model.resolve()),
                     "--port",
@@ -166,7 +183,7 @@ class Stack:
                     "--credentials",
                     "credentials.yml",
                 ],
-                f"{self.rasa_url}/status?token={env.get('RASA_TOKEN', 'dev-rasa-token')}",
+                f"{self.rasa_url}/status",
                 env,
                 self.log_dir / "rasa.log",
             ),

@@ -5,6 +5,7 @@ tests/channels)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,19 +13,29 @@ from sqlalchemy import select
 
 from api.core.config import get_settings
 from api.core.limits import get_throttle
+from api.core.rasa_auth import ensure_key_pair
 from api.db import get_engine, get_sessionmaker, session_scope
 from api.deps import hash_api_key
 from api.models import Conversation, Creditor
 
-__all__ = ["CREDITOR_KEY", "actions_headers", "client", "creditor_headers", "database", "make_commitment"]
+__all__ = ["CREDITOR_KEY", "actions_headers", "client", "creditor_headers", "database", "make_commitment", "rasa_jwt_key"]
 
 CREDITOR_KEY = "test-creditor-key"
 
 
+@pytest.fixture(scope="session")
+def rasa_jwt_key(tmp_path_factory) -> Path:
+    """The key the api signs Rasa's JWTs with (made once per test session)."""
+    key_file = tmp_path_factory.mktemp("rasa-jwt") / "key.pem"
+    ensure_key_pair(key_file)
+    return key_file
+
+
 @pytest.fixture
-def database(tmp_path, monkeypatch) -> Iterator[str]:
+def database(tmp_path, monkeypatch, rasa_jwt_key) -> Iterator[str]:
     url = f"sqlite:///{tmp_path / 'test.db'}"
     monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("RASA_JWT_PRIVATE_KEY_FILE", str(rasa_jwt_key))
     monkeypatch.setenv("CREDITOR_API_KEY", CREDITOR_KEY)
     monkeypatch.setenv("PUBLIC_BASE_URL", "http://testserver")
     # Tests run the follow-through scheduler themselves, with the clock they choose.

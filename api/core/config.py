@@ -17,7 +17,6 @@ DEV_ACTIONS_TOKEN = "dev-actions-token"
 DEV_SECRET_KEY = "dev-secret-key-change-me"
 DEV_TWILIO_ACCOUNT_SID = "AC00000000000000000000000000000000"
 DEV_TWILIO_AUTH_TOKEN = "dev-twilio-auth-token"
-DEV_RASA_TOKEN = "dev-rasa-token"
 
 
 class Settings(BaseSettings):
@@ -33,9 +32,10 @@ class Settings(BaseSettings):
 
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_timeout_seconds: float = 30.0
-    # Rasa's HTTP API (trackers) is started with --auth-token; the api uses it to update a conversation's
-    # slots when an agent hands it back.
-    rasa_token: str = DEV_RASA_TOKEN
+    # Rasa's HTTP API (trackers: a hand-back, an expired verification, an erasure) accepts only JWTs signed
+    # with this private key (RS256); Rasa is given the public key (api/core/rasa_auth.py). The development
+    # stack makes the pair on its first start; a deployment provides the file.
+    rasa_jwt_private_key_file: Path = REPO_ROOT / "var" / "rasa-jwt-key.pem"
 
     creditor_api_key: str = DEV_CREDITOR_API_KEY
     actions_token: str = Field(DEV_ACTIONS_TOKEN, description="Shared secret of the action server")
@@ -127,7 +127,6 @@ class Settings(BaseSettings):
                 "ACTIONS_TOKEN": (self.actions_token, DEV_ACTIONS_TOKEN),
                 "SECRET_KEY": (self.secret_key, DEV_SECRET_KEY),
                 "TWILIO_AUTH_TOKEN": (self.twilio_auth_token, DEV_TWILIO_AUTH_TOKEN),
-                "RASA_TOKEN": (self.rasa_token, DEV_RASA_TOKEN),
             }
             unsafe = [name for name, (value, default) in dev_values.items() if value == default]
             if unsafe:

@@ -116,7 +116,7 @@ def open_data_request(
         session, settings, account, body.kind, requested_by=f"creditor:{creditor.id}", note=body.note, now=utcnow()
     )
     if conversations:  # what the debtor said is erased from Rasa's trackers too
-        not_cleared = clear_trackers_now(settings.rasa_url, settings.rasa_token, conversations)
+        not_cleared = clear_trackers_now(settings, conversations)
         request.outcome = {**request.outcome, "rasa_trackers_cleared": len(conversations) - len(not_cleared)}
         if not_cleared:
             request.outcome = {**request.outcome, "rasa_trackers_not_cleared": len(not_cleared)}

@@ -297,7 +297,7 @@ def open_data_request(
     creditor's API; the export is the creditor's to hand over)."""
     request, conversations = agent_desk.open_data_request(session, settings, conversation_id, agent, body.kind, body.note)
     if conversations:
-        clear_trackers_now(settings.rasa_url, settings.rasa_token, conversations)
+        clear_trackers_now(settings, conversations)
     return Recorded(id=request.id)
 
 
@@ -332,7 +332,7 @@ async def hand_back(
             return conversation_context(session, conversation, settings)
 
     events = handback_events(await to_thread.run_sync(context))
-    await append_tracker_events(conversation_router.http, settings.rasa_url, settings.rasa_token, conversation_id, events)
+    await append_tracker_events(conversation_router.http, settings, conversation_id, events)
     return await to_thread.run_sync(_finish, settings, conversation_id, agent, "handed_back", body.note, transports)
 
 

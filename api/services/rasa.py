@@ -6,6 +6,8 @@ from typing import Any
 
 import httpx
 
+from api.core.config import Settings
+from api.core.rasa_auth import bearer
 from api.services.errors import RasaUnavailable
 
 
@@ -30,45 +32,33 @@ async def send_to_rasa(
     return response.json() or []
 
 
-async def append_tracker_events(
-    client: httpx.AsyncClient, rasa_url: str, token: str, sender: str, events: list[dict[str, Any]]
-) -> None:
+async def append_tracker_events(client: httpx.AsyncClient, settings: Settings, sender: str, events: list[dict[str, Any]]) -> None:
     """Appends events (slots, a closed form) to a conversation's tracker through Rasa's HTTP API."""
     try:
         response = await client.post(
-            f"{rasa_url.rstrip('/')}/conversations/{sender}/tracker/events",
-            params={"include_events": "NONE", "token": token},
+            f"{settings.rasa_url.rstrip('/')}/conversations/{sender}/tracker/events",
+            params={"include_events": "NONE"},
+            headers=bearer(settings.rasa_jwt_private_key_file),
             json=events,
         )
         response.raise_for_status()
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, OSError) as exc:  # OSError: no key to sign with (RASA_JWT_PRIVATE_KEY_FILE)
         raise RasaUnavailable(str(exc)) from exc
 
 
-async def clear_tracker(client: httpx.AsyncClient, rasa_url: str, token: str, sender: str) -> None:
-    """Replaces a conversation's tracker events with none: what the debtor said is gone from Rasa too."""
-    try:
-        response = await client.put(
-            f"{rasa_url.rstrip('/')}/conversations/{sender}/tracker/events",
-            params={"include_events": "NONE", "token": token},
-            json=[],
-        )
-        response.raise_for_status()
-    except httpx.HTTPError as exc:
-        raise RasaUnavailable(str(exc)) from exc
-
-
-def clear_trackers_now(rasa_url: str, token: str, senders: list[str], timeout: float = 10.0) -> list[str]:
-    """The same from a worker thread (the retention job); answers the conversations Rasa could not clear."""
+def clear_trackers_now(settings: Settings, senders: list[str], timeout: float = 10.0) -> list[str]:
+    """Replaces conversations' tracker events with none (what the debtor said is gone from Rasa too), from a
+    worker thread; answers the conversations Rasa could not clear."""
     failed = []
     with httpx.Client(timeout=timeout) as client:
         for sender in senders:
             try:
                 client.put(
-                    f"{rasa_url.rstrip('/')}/conversations/{sender}/tracker/events",
-                    params={"include_events": "NONE", "token": token},
+                    f"{settings.rasa_url.rstrip('/')}/conversations/{sender}/tracker/events",
+                    params={"include_events": "NONE"},
+                    headers=bearer(settings.rasa_jwt_private_key_file),
                     json=[],
                 ).raise_for_status()
-            except httpx.HTTPError:
+            except (httpx.HTTPError, OSError):
                 failed.append(sender)
     return failed

@@ -295,9 +295,7 @@ class ConversationRouter:
             replies: list[Reply] = []
             if item.get("identity_expired"):
                 # Rasa forgets the file before it reads the message: it asks who the debtor is again.
-                await append_tracker_events(
-                    self.http, self.settings.rasa_url, self.settings.rasa_token, conversation_id, identity_expired_events()
-                )
+                await append_tracker_events(self.http, self.settings, conversation_id, identity_expired_events())
             if not item["opened"]:
                 replies += [
                     _reply_from_rasa(r) for r in await self._rasa(item["channel"], conversation_id, OPENING_PAYLOAD, metadata)

@@ -73,7 +73,7 @@ class Scheduler:
             erased = data_rights.retention_sweep(session, now)
         if erased:  # Rasa's copy goes too (best effort: a tracker Rasa no longer holds is gone already)
             report.retention_erased = len(erased)
-            clear_trackers_now(self.settings.rasa_url, self.settings.rasa_token, erased)
+            clear_trackers_now(self.settings, erased)
         while True:
             with session_scope() as session:
                 candidates = contacts.due_contacts(session, now, BATCH)

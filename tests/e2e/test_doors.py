@@ -116,3 +116,18 @@ def test_rasa_runs_with_its_telemetry_off(stack):
     for name in ("rasa", "actions"):
         environ = Path(f"/proc/{stack.service(name).process.pid}/environ").read_bytes().split(b"\0")
         assert b"RASA_TELEMETRY_ENABLED=false" in environ, name
+
+
+def test_rasas_http_api_takes_only_tokens_signed_by_the_api_and_no_secret_is_on_the_command_line(stack, tmp_path):
+    from api.core.rasa_auth import bearer, ensure_key_pair
+
+    status = f"{stack.rasa_url}/status"
+    assert httpx.get(status, timeout=10).status_code == 401
+    assert httpx.get(status, params={"token": "dev-rasa-token"}, timeout=10).status_code == 401
+    stranger = tmp_path / "stranger.pem"
+    ensure_key_pair(stranger)
+    assert httpx.get(status, headers=bearer(stranger), timeout=10).status_code == 401
+    ours = Path(stack.service("rasa").env["RASA_JWT_PRIVATE_KEY_FILE"])
+    assert httpx.get(status, headers=bearer(ours), timeout=10).status_code == 200
+    command_line = Path(f"/proc/{stack.service('rasa').process.pid}/cmdline").read_bytes()
+    assert b"BEGIN PUBLIC KEY" in command_line and b"PRIVATE" not in command_line and b"token" not in command_line

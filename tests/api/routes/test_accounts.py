@@ -121,9 +121,7 @@ def test_production_refuses_the_local_default_secrets(monkeypatch):
     secrets = {"creditor_api_key": "k" * 32, "actions_token": "t" * 32, "secret_key": "s" * 32}
     with pytest.raises(ValueError, match="TWILIO_AUTH_TOKEN"):
         Settings(app_env="production", **secrets)
-    with pytest.raises(ValueError, match="RASA_TOKEN"):
-        Settings(app_env="production", twilio_auth_token="w" * 32, **secrets)
-    Settings(app_env="production", twilio_auth_token="w" * 32, rasa_token="r" * 32, **secrets)
+    Settings(app_env="production", twilio_auth_token="w" * 32, **secrets)
     # Unsigned Twilio webhooks are a development convenience only.
     with pytest.raises(ValueError, match="TWILIO_VALIDATE_SIGNATURES"):
         Settings(app_env="test", twilio_validate_signatures=False)
