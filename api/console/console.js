@@ -29,6 +29,8 @@
     lastError: null, // {slot, error} so that a language switch translates it
     counterOffer: null, // {conversationId, problem}
     commitmentResult: null, // {conversationId, result}
+    reviewDrafts: new Map(), // `${conversation id}:${dispute id}` -> {outcome, explanation, balance, close}
+    showAllContacts: { upcoming: false, past: false },
     busy: new Set(),
     ws: null,
     wsRetry: 0,
@@ -135,6 +137,72 @@
     return new Intl.DateTimeFormat(locale(), { day: 'numeric', month: 'long', year: 'numeric' }).format(date);
   }
 
+  /** An instant in the debtor's local time: the wall clock the api wrote when it gave the offset (contacts are
+   * given that way), else the instant converted into the account's timezone. */
+  function formatDebtorTime(iso, zone) {
+    const options = { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' };
+    const local = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::\d{2}(?:\.\d+)?)?[+-]\d{2}:\d{2}$/.exec(iso || '');
+    let date;
+    if (local) {
+      date = new Date(Date.UTC(Number(local[1]), Number(local[2]) - 1, Number(local[3]), Number(local[4]), Number(local[5])));
+      options.timeZone = 'UTC'; // the wall clock as given, whatever the agent's own timezone
+    } else {
+      date = parseInstant(iso);
+      if (zone) options.timeZone = zone;
+    }
+    if (!date) return iso || '';
+    if (date.getUTCFullYear() !== new Date().getFullYear()) options.year = 'numeric';
+    try {
+      return new Intl.DateTimeFormat(locale(), options).format(date);
+    } catch (_) { // a timezone this browser does not know: the agent's own time, rather than nothing
+      delete options.timeZone;
+      return new Intl.DateTimeFormat(locale(), options).format(date);
+    }
+  }
+
+  // Money: integer minor units of a currency, never a float on the way (as the api's money module).
+  const MAX_MINOR = 1e11;
+
+  function currencyDigits(currency) {
+    try {
+      return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits;
+    } catch (_) {
+      return 2;
+    }
+  }
+
+  /** `minor` units as an exact decimal string ("-1234.50"), which Intl formats without going through a float. */
+  function minorToDecimal(minor, digits) {
+    const units = String(Math.abs(Math.trunc(Number(minor) || 0))).padStart(digits + 1, '0');
+    const whole = units.slice(0, units.length - digits);
+    return `${Number(minor) < 0 ? '-' : ''}${whole}${digits ? `.${units.slice(units.length - digits)}` : ''}`;
+  }
+
+  /** Money as the panel's other amounts are written (the conversation's language: 1 234,50 € or €1,234.50). */
+  function formatMoney(minor, currency, language) {
+    const digits = currencyDigits(currency);
+    const decimal = minorToDecimal(minor, digits);
+    try {
+      return new Intl.NumberFormat(language === 'fr' ? 'fr-FR' : 'en-GB',
+        { style: 'currency', currency, minimumFractionDigits: digits, maximumFractionDigits: digits }).format(decimal);
+    } catch (_) {
+      return `${decimal} ${currency}`;
+    }
+  }
+
+  /** An amount as an agent types it ("1 234,50", "1234.5", "50") in minor units of `currency`, read exactly
+   * from its digits; null when it is not an amount of that currency (more decimals than it has, not digits). */
+  function parseMinor(text, currency) {
+    const cleaned = String(text ?? '').trim().replace(/[\s\u00a0\u202f]/g, '').replace(',', '.');
+    const match = /^(\d*)(?:\.(\d*))?$/.exec(cleaned);
+    if (!match || !(match[1] + (match[2] || '')).length) return null;
+    const digits = currencyDigits(currency);
+    const fraction = (match[2] || '').replace(/0+$/, '');
+    if (fraction.length > digits) return null;
+    const minor = Number(`${match[1] || '0'}${fraction.padEnd(digits, '0')}`);
+    return Number.isSafeInteger(minor) && minor <= MAX_MINOR ? minor : null;
+  }
+
   function formatWait(seconds) {
     const total = Math.max(0, Math.floor(seconds));
     if (total < 60) return t('wait.less_than_minute');
@@ -172,6 +240,7 @@
     if (agentMatch) {
       return state.agent && String(state.agent.id) === agentMatch[1] ? t('who.me') : t('who.agent', { id: agentMatch[1] });
     }
+    if (/^creditor(:\d+)?$/.test(text)) return t('who.creditor');
     return tv('who', text);
   }
 
@@ -194,12 +263,14 @@
     if (!LANGUAGES.includes(lang)) return;
     state.lang = lang;
     try { window.localStorage.setItem(LANGUAGE_KEY, lang); } catch (_) { /* ignore */ }
+    // An error on show is shown again in the new language (a rebuilt part of the panel may have dropped it).
+    const errorShown = Boolean(document.querySelector('[data-testid="action-error"]'));
     applyStaticTranslations();
     setLive(refs.live.dataset.state === 'connected');
     state.transcriptKey = '';
     renderQueue();
     renderConversation();
-    if (state.lastError && document.querySelector('[data-testid="action-error"]')) showActionError(state.lastError.slot, state.lastError.error);
+    if (state.lastError && errorShown) showActionError(state.lastError.slot, state.lastError.error);
   }
 
   // -----------------------------------------------------------------------------------------------------
@@ -262,7 +333,9 @@
   function errorText(error) {
     if (!(error instanceof ApiError)) return t('error.generic', { status: '?' });
     if (error.status === 0) return t('error.network');
-    if (error.code && lookup(`error.${error.code}`) !== undefined) return t(`error.${error.code}`);
+    if (error.code && lookup(`error.${error.code}`) !== undefined) {
+      return t(`error.${error.code}`, { detail: error.body && typeof error.body.detail === 'string' ? error.body.detail : '' });
+    }
     if (error.status === 429) return t('error.too_many_sign_ins');
     const detail = error.body ? error.body.detail : null;
     if (Array.isArray(detail)) {
@@ -560,9 +633,11 @@
     const draft = state.drafts.get(id) || { reply: '', note: '' };
     refs.replyText.value = draft.reply;
     refs.noteText.value = draft.note;
-    for (const form of [refs.commitmentForm, refs.verifyForm, refs.disputeForm]) form.reset();
+    for (const form of [refs.commitmentForm, refs.verifyForm, refs.disputeForm, refs.vulnerabilityReviewForm]) form.reset();
     refs.finishNote.value = '';
+    state.showAllContacts = { upcoming: false, past: false };
     updateKindFields();
+    updateCareFields();
     try { history.replaceState(null, '', `#conversation=${encodeURIComponent(id)}`); } catch (_) { /* ignore */ }
     renderQueue();
     renderConversation();
@@ -775,6 +850,8 @@
       show(refs.slotAccount, []);
       show(refs.slotVerify, mine ? [refs.verifyForm] : []);
       show(refs.slotVulnerabilityAlone, mine ? [refs.vulnerabilityBlock] : []);
+      refs.vulnerabilityFlagPart.hidden = false;
+      show(refs.slotVulnerabilityReview, []);
       return;
     }
     refs.accountPlaceholder.hidden = true;
@@ -804,7 +881,8 @@
         account.origin ? [t('account.origin'), account.origin] : null,
         [t('account.due_date'), formatDate(account.due_date)],
         [t('account.language'), tv('language', account.language)],
-      ])));
+      ]),
+      careNode(account)));
 
     // The creditor's bounds
     const policy = account.policy || {};
@@ -824,6 +902,9 @@
     refs.slotCommitmentWarning.replaceChildren(...(paused ? [el('p', { class: 'warning', role: 'note', text: t('commitment.paused') })] : []));
     show(refs.slotAccountActions, mine ? [refs.accountActions] : []);
     show(refs.slotVulnerabilityInAccount, mine ? [refs.vulnerabilityBlock] : []);
+    // A flagged account is reviewed (kept with a support plan, or cleared) rather than flagged again.
+    refs.vulnerabilityFlagPart.hidden = Boolean(account.vulnerable);
+    show(refs.slotVulnerabilityReview, mine && account.vulnerable ? [refs.vulnerabilityReviewForm] : []);
     renderCommitmentFeedback();
 
     // Commitments
@@ -836,6 +917,7 @@
       el('span', { class: `badge commitment-status-${safeClass(c.status)}`, text: tv('commitment_status', c.status) })),
     el('div', null, tv('kind', c.kind), c.total_text ? ' · ' : '', c.total_text ? el('strong', { text: c.total_text }) : null),
     c.schedule_text ? scheduleNode(c.schedule_text) : null,
+    instalmentCounts(c.instalments),
     c.next_due_text && c.status === 'active' ? el('div', { class: 'small', text: t('commitments.next_due', { text: c.next_due_text }) }) : null,
     el('div', { class: 'small muted' }, t('commitments.recorded_by', { who: whoRecorded(c.recorded_by) }),
       c.agreed_at ? ` · ${t('commitments.agreed', { date: formatDateTime(c.agreed_at) })}` : ''),
@@ -859,16 +941,19 @@
         el('div', { class: 'record-actions' }, documentLink(c.document_url), button));
     }));
 
-    // Disputes, payment claims, consents, signals
-    const disputes = Array.isArray(account.disputes) ? account.disputes : [];
+    // Disputes (with their review), payments, contacts: rebuilt only when what they show changed, so that a
+    // refresh keeps what the agent is typing in a review and where the focus is.
+    const language = view.conversation.language || account.language;
+    keyed(refs.disputesBox, [state.lang, state.openId, mine, language, account.currency, account.balance_minor, account.balance_text, account.disputes],
+      () => disputesSection(account, mine, language));
+    keyed(refs.paymentsBox, [state.lang, language, account.currency, account.payments], () => paymentsSection(account, language));
+    keyed(refs.contactsBox, [state.lang, account.timezone, state.showAllContacts, account.contacts], () => contactsSection(account));
+
+    // Payment claims, consents, signals
     const claims = Array.isArray(account.payment_claims) ? account.payment_claims : [];
     const consents = Array.isArray(account.consents) ? account.consents : [];
     const signals = Array.isArray(account.signals) ? account.signals : [];
     refs.recordsBox.replaceChildren(
-      listSection('records.disputes', disputes, 'records.none', (d) => el('li', { class: 'record compact', testid: 'dispute', 'data-status': d.status },
-        el('span', { text: d.reason ? tv('dispute_reason', d.reason) : t('dispute_reason.none') }), ' · ',
-        el('span', { class: `badge dispute-status-${safeClass(d.status)}`, text: tv('dispute_status', d.status) }),
-        el('span', { class: 'small muted', text: ` ${formatDateTime(d.created_at)}` }))),
       listSection('records.payment_claims', claims, 'records.none', (p) => el('li', { class: 'record compact', testid: 'payment-claim' },
         p.paid_on ? t('records.paid_on', { date: formatDate(p.paid_on) }) : t('common.none'),
         p.means ? ` · ${tv('means', p.means)}` : '', ' · ',
@@ -883,10 +968,230 @@
     );
   }
 
-  function listSection(titleKey, rows, emptyKey, render) {
-    return el('section', { class: 'records' },
+  function listSection(titleKey, rows, emptyKey, render, testid) {
+    return el('section', { class: 'records', testid },
       el('h3', null, t(titleKey), rows.length ? el('span', { class: 'count-badge', text: String(rows.length) }) : null),
       rows.length ? el('ul', { class: 'record-list' }, rows.map(render)) : el('p', { class: 'muted small', text: t(emptyKey) }));
+  }
+
+  const renderedKeys = new WeakMap();
+
+  /** Fills `box` with what `build` makes, unless `parts` are the same as the last time it was filled. */
+  function keyed(box, parts, build) {
+    const key = JSON.stringify(parts);
+    if (renderedKeys.get(box) === key) return;
+    renderedKeys.set(box, key);
+    box.replaceChildren(build());
+  }
+
+  function careNode(account) {
+    const reviewed = account.care_reviewed_at ? formatDateTime(account.care_reviewed_at) : null;
+    if (account.care_plan) {
+      return el('div', { class: 'care-plan', testid: 'care-plan' },
+        el('div', { class: 'care-plan-title', text: t('care.plan') }),
+        el('p', { class: 'pre', text: account.care_plan }),
+        reviewed ? el('p', { class: 'small muted', text: t('care.reviewed', { date: reviewed }) }) : null);
+    }
+    if (reviewed && !account.vulnerable) {
+      return el('p', { class: 'small muted care-cleared', testid: 'care-cleared', text: t('care.cleared', { date: reviewed }) });
+    }
+    return null;
+  }
+
+  function instalmentCounts(instalments) {
+    const counts = {};
+    for (const instalment of Array.isArray(instalments) ? instalments : []) counts[instalment.status] = (counts[instalment.status] || 0) + 1;
+    if (!counts.paid && !counts.missed) return null;
+    return el('div', { class: 'badges instalment-counts' }, ['paid', 'missed', 'due'].filter((status) => counts[status]).map((status) => el('span', {
+      class: `badge instalment-${status}`, 'data-status': status, text: t(`instalments.count_${status}`, { n: counts[status] }),
+    })));
+  }
+
+  // Disputes: what was decided and whether the written answer left; an open one can be reviewed by the
+  // agent who has the conversation.
+
+  function disputesSection(account, mine, language) {
+    const disputes = Array.isArray(account.disputes) ? account.disputes : [];
+    return listSection('records.disputes', disputes, 'records.none', (d) => {
+      const resolved = d.status !== 'open';
+      return el('li', {
+        class: `record dispute dispute-${safeClass(d.status)}`, testid: 'dispute', 'data-dispute-id': String(d.id), 'data-status': d.status,
+        'data-answered': resolved ? String(Boolean(d.answered_at)) : null,
+      },
+      el('div', { class: 'record-head' },
+        el('strong', { text: d.reason ? tv('dispute_reason', d.reason) : t('dispute_reason.none') }),
+        el('span', { class: `badge dispute-status-${safeClass(d.status)}`, text: tv('dispute_status', d.status) })),
+      el('div', { class: 'small muted', text: t('disputes.opened', { date: formatDateTime(d.created_at) }) }),
+      resolved ? resolutionNode(d, account, language) : null,
+      !resolved && mine ? reviewForm(d, account) : null,
+      !resolved && !mine ? el('p', { class: 'hint', text: t('disputes.claim_to_review') }) : null);
+    }, 'disputes');
+  }
+
+  function resolutionNode(dispute, account, language) {
+    const answered = Boolean(dispute.answered_at);
+    const corrected = dispute.corrected_balance_minor !== null && dispute.corrected_balance_minor !== undefined;
+    return el('div', { class: 'dispute-resolution', testid: 'dispute-resolution' },
+      el('p', { class: 'small', text: t('disputes.resolved', { who: whoRecorded(dispute.resolved_by), date: formatDateTime(dispute.resolved_at) }) }),
+      dispute.explanation ? el('blockquote', { class: 'quote', testid: 'dispute-explanation-text', text: dispute.explanation }) : null,
+      dispute.closed_account ? el('p', { class: 'small strong', text: t('disputes.closed_account') }) : null,
+      corrected ? el('p', { class: 'small strong', text: t('disputes.corrected', { amount: formatMoney(dispute.corrected_balance_minor, account.currency, language) }) }) : null,
+      answered
+        ? el('p', { class: 'answer-sent small', testid: 'dispute-answer', 'data-sent': 'true', text: t('disputes.answer_sent', { date: formatDateTime(dispute.answered_at) }) })
+        : el('p', { class: 'warning small', role: 'note', testid: 'dispute-answer', 'data-sent': 'false', text: t('disputes.answer_not_sent') }));
+  }
+
+  function reviewForm(dispute, account) {
+    const draftKey = `${state.openId}:${dispute.id}`;
+    const draft = state.reviewDrafts.get(draftKey) || { outcome: '', explanation: '', balance: '', close: false };
+    const id = (name) => `dispute-${safeClass(dispute.id)}-${name}`;
+    const errorSlotName = `dispute-review-${dispute.id}`;
+    const radio = (value) => el('label', { class: 'choice-option' },
+      el('input', { type: 'radio', name: id('outcome'), value, testid: `dispute-outcome-${value}`, checked: draft.outcome === value }),
+      ' ', el('span', { text: t(`disputes.outcome_${value}`) }));
+    const explanation = el('textarea', { id: id('explanation'), testid: 'dispute-explanation', rows: '4', maxlength: '4000', 'aria-describedby': id('explanation-hint') });
+    explanation.value = draft.explanation;
+    const balance = el('input', { id: id('balance'), testid: 'dispute-corrected-balance', type: 'text', inputmode: 'decimal', autocomplete: 'off', maxlength: '20', 'aria-describedby': id('balance-hint') });
+    balance.value = draft.balance;
+    const close = el('input', { id: id('close'), testid: 'dispute-close-account', type: 'checkbox', checked: draft.close });
+    const upheldOnly = el('div', { class: 'upheld-only' },
+      el('div', { class: 'field' },
+        el('label', { for: id('balance') }, t('disputes.corrected_balance'), ' ', el('span', { class: 'currency', text: `(${account.currency})` })),
+        balance,
+        el('p', { class: 'hint', id: id('balance-hint'), text: t('disputes.corrected_balance_hint', { balance: account.balance_text }) })),
+      el('div', { class: 'field' }, el('label', { class: 'choice-option' }, close, ' ', el('span', { text: t('disputes.close_account_choice') }))));
+    const submit = el('button', { type: 'submit', class: 'primary', testid: 'dispute-resolve', text: t('disputes.resolve') });
+    const form = el('form', { class: 'dispute-review', testid: 'dispute-review', 'data-dispute-id': String(dispute.id), novalidate: true, 'aria-labelledby': id('title') },
+      el('h4', { id: id('title'), text: t('disputes.review_title') }),
+      el('p', { class: 'hint', text: t('disputes.review_hint') }),
+      el('fieldset', { class: 'choice' }, el('legend', { text: t('disputes.outcome') }), radio('upheld'), radio('rejected')),
+      el('div', { class: 'field' },
+        el('label', { for: id('explanation'), text: t('disputes.explanation') }),
+        explanation,
+        el('p', { class: 'hint', id: id('explanation-hint'), text: t('disputes.explanation_hint') })),
+      upheldOnly,
+      submit,
+      el('div', { class: 'error-slot', 'data-error-slot': errorSlotName }));
+    const sync = () => {
+      // A check of the form's own (not the server's) is done again on submit: drop it once the agent edits.
+      if (state.lastError && state.lastError.slot === errorSlotName && typeof state.lastError.error === 'string') clearActionErrors();
+      const chosen = form.querySelector('input[type="radio"]:checked');
+      const outcome = chosen ? chosen.value : '';
+      upheldOnly.hidden = outcome !== 'upheld';
+      balance.disabled = close.checked; // close the account or correct its balance, not both
+      state.reviewDrafts.set(draftKey, { outcome, explanation: explanation.value, balance: balance.value, close: close.checked });
+    };
+    form.addEventListener('input', sync);
+    form.addEventListener('change', sync);
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      resolveDispute(dispute, account, submit, explanation, balance);
+    });
+    sync();
+    return form;
+  }
+
+  // Payments: what arrived, and what each one settled.
+
+  function paymentsSection(account, language) {
+    const at = (iso) => (parseInstant(iso) || new Date(0)).getTime();
+    const payments = (Array.isArray(account.payments) ? account.payments : []).slice().sort((a, b) => at(b.paid_at) - at(a.paid_at));
+    return listSection('payments.title', payments, 'payments.empty', (p) => {
+      const money = (minor) => formatMoney(minor, p.currency || account.currency, language);
+      const allocations = Array.isArray(p.allocations) ? p.allocations : [];
+      return el('li', { class: `record payment${p.amount_minor < 0 ? ' refund' : ''}`, testid: 'payment', 'data-external-id': p.external_id, 'data-amount-minor': String(p.amount_minor) },
+        el('div', { class: 'record-head' },
+          el('strong', { class: 'payment-amount', text: money(p.amount_minor) }),
+          el('span', { class: 'badge', text: tv('means', p.method) })),
+        el('div', { class: 'small', text: t(p.amount_minor < 0 ? 'payments.refunded' : 'payments.paid', { date: formatDateTime(p.paid_at) }) }),
+        p.reverses ? el('div', { class: 'small', text: t('payments.reverses', { id: p.reverses }) }) : null,
+        allocations.length ? el('ul', { class: 'allocations small', 'aria-label': t('payments.settled') }, allocations.map((a) => el('li', { testid: 'allocation', 'data-kind': a.kind },
+          allocationText(a), ' · ', el('strong', { text: money(a.amount_minor) })))) : null,
+        p.fees_applied_minor ? el('div', { class: 'small muted', text: t('payments.applied', { balance: money(p.balance_applied_minor), fees: money(p.fees_applied_minor) }) }) : null,
+        el('div', { class: 'small muted', text: t('payments.external_id', { id: p.external_id }) }));
+    }, 'payments');
+  }
+
+  function allocationText(allocation) {
+    if (allocation.kind === 'instalment') {
+      return t('payments.to_instalment', {
+        n: allocation.instalment_sequence ?? '?', reference: allocation.commitment_reference || '', date: formatDate(allocation.instalment_due_date),
+      });
+    }
+    return tv('allocation', allocation.kind);
+  }
+
+  // Contacts: what the follow-through will do next, and what it did (with the gate's reasons).
+
+  const UPCOMING_CONTACTS = ['scheduled', 'deferred'];
+  const CONTACTS_SHOWN = { upcoming: 3, past: 10 };
+
+  function lastDecision(contact) {
+    const decisions = Array.isArray(contact.decisions) ? contact.decisions : [];
+    return decisions.length ? decisions[decisions.length - 1] : null;
+  }
+
+  function contactsSection(account) {
+    const contacts = Array.isArray(account.contacts) ? account.contacts : [];
+    const at = (iso) => (parseInstant(iso) || new Date(0)).getTime();
+    const happened = (c) => at(c.sent_at || (lastDecision(c) || {}).decided_at || c.scheduled_for);
+    const upcoming = contacts.filter((c) => UPCOMING_CONTACTS.includes(c.status)).sort((a, b) => at(a.scheduled_for) - at(b.scheduled_for));
+    const past = contacts.filter((c) => !UPCOMING_CONTACTS.includes(c.status)).sort((a, b) => happened(b) - happened(a));
+    const part = (which, rows, emptyKey) => {
+      const all = state.showAllContacts[which];
+      const shown = all ? rows : rows.slice(0, CONTACTS_SHOWN[which]);
+      const more = rows.length > CONTACTS_SHOWN[which]
+        ? el('button', { type: 'button', class: 'link-button small', testid: `contacts-more-${which}`, 'aria-expanded': String(all),
+          text: all ? t('contacts.show_fewer') : t('contacts.show_all', { n: rows.length }),
+          onclick: () => {
+            state.showAllContacts[which] = !all;
+            renderAccount(state.view);
+            const again = refs.contactsBox.querySelector(`[data-testid="contacts-more-${which}"]`);
+            if (again) again.focus(); // the list was rebuilt: keep the keyboard where it was
+          } })
+        : null;
+      return el('div', { class: `contacts-part contacts-${which}`, testid: `contacts-${which}` },
+        el('h4', null, t(`contacts.${which}`), rows.length ? el('span', { class: 'count-badge', text: String(rows.length) }) : null),
+        shown.length ? el('ul', { class: 'record-list' }, shown.map((c) => contactItem(c, account.timezone))) : el('p', { class: 'muted small', text: t(emptyKey) }),
+        more);
+    };
+    return el('section', { class: 'records contacts', testid: 'contacts' },
+      el('h3', null, t('contacts.title')),
+      el('p', { class: 'hint', text: t('contacts.debtor_time', { zone: account.timezone }) }),
+      part('upcoming', upcoming, 'contacts.none_upcoming'),
+      part('past', past, 'contacts.none_past'));
+  }
+
+  function contactItem(contact, zone) {
+    const last = lastDecision(contact);
+    const channel = contact.channel || (last && last.channel) || null;
+    const when = (iso) => formatDebtorTime(iso, zone);
+    const channelText = channel ? ` · ${tv('channel', channel)}` : '';
+    const reason = contact.reason ? tv('contact_reason', contact.reason) : '';
+    let detail;
+    if (contact.status === 'deferred') {
+      detail = [
+        el('div', { class: 'small', text: t('contacts.planned_for', { time: when(contact.planned_for) }) + channelText }),
+        el('div', { class: 'small contact-reason', testid: 'contact-reason', text: t('contacts.held_back', { reason, time: when(contact.scheduled_for) }) }),
+      ];
+    } else if (contact.status === 'sent') {
+      detail = [el('div', { class: 'small', text: t('contacts.sent_at', { time: when(contact.sent_at || contact.scheduled_for) }) + channelText })];
+    } else if (contact.status === 'cancelled') {
+      detail = [
+        el('div', { class: 'small contact-reason', testid: 'contact-reason', text: t('contacts.cancelled_because', { reason: reason || t('common.none') }) }),
+        el('div', { class: 'small muted', text: t('contacts.was_planned', { time: when(contact.scheduled_for) }) }),
+      ];
+    } else {
+      detail = [el('div', { class: 'small', text: when(contact.scheduled_for) + channelText })];
+    }
+    return el('li', {
+      class: `record compact contact contact-${safeClass(contact.status)}`, testid: 'contact',
+      'data-kind': contact.kind, 'data-status': contact.status, 'data-reason': contact.reason || '',
+    },
+    el('div', { class: 'record-head' },
+      el('strong', { text: tv('contact_kind', contact.kind) }),
+      el('span', { class: `badge contact-status-${safeClass(contact.status)}`, text: tv('contact_status', contact.status) })),
+    detail);
   }
 
   function documentLink(url) {
@@ -911,7 +1216,7 @@
     refs.replyText.disabled = optedOut;
     refs.replySend.disabled = optedOut || state.busy.has(refs.replySend);
     for (const button of [refs.claim, refs.release, refs.handBack, refs.close, refs.noteAdd, refs.commitmentRecord,
-      refs.disputeRecord, refs.flagVulnerable, refs.verifySubmit]) {
+      refs.disputeRecord, refs.flagVulnerable, refs.vulnerabilityReviewSubmit, refs.verifySubmit]) {
       button.disabled = state.busy.has(button);
     }
   }
@@ -1028,6 +1333,76 @@
     await act(refs.flagVulnerable, 'vulnerability', () => api('POST', path('/vulnerability'), {}));
   }
 
+  async function resolveDispute(dispute, account, button, explanationInput, balanceInput) {
+    if (!state.openId) return;
+    const draftKey = `${state.openId}:${dispute.id}`;
+    const draft = state.reviewDrafts.get(draftKey) || {};
+    const slot = `dispute-review-${dispute.id}`;
+    if (draft.outcome !== 'upheld' && draft.outcome !== 'rejected') {
+      showActionError(slot, 'disputes.error_outcome');
+      return;
+    }
+    const explanation = String(draft.explanation || '').trim();
+    if (explanation.length < 10) {
+      showActionError(slot, 'disputes.error_explanation');
+      explanationInput.focus();
+      return;
+    }
+    const body = { outcome: draft.outcome, explanation, corrected_balance_minor: null, close_account: false };
+    if (draft.outcome === 'upheld') {
+      if (draft.close) {
+        body.close_account = true;
+      } else if (String(draft.balance || '').trim()) {
+        const minor = parseMinor(draft.balance, account.currency);
+        if (minor === null || minor >= account.balance_minor) {
+          showActionError(slot, minor === null ? 'disputes.error_balance_format' : 'disputes.error_balance_not_lower');
+          balanceInput.focus();
+          return;
+        }
+        body.corrected_balance_minor = minor;
+      }
+    }
+    const result = await act(button, slot, () => api('POST', path(`/disputes/${encodeURIComponent(dispute.id)}/resolution`), body), {
+      onError: (error) => {
+        if (error.code === 'invalid_amount') { showActionError(slot, 'disputes.error_balance_not_lower'); return true; }
+        if (error.code === 'conflict') { showActionError(slot, 'disputes.error_already_resolved'); return true; }
+        return false;
+      },
+    });
+    if (button.isConnected) button.disabled = false; // still there: the decision was refused, the agent may try again
+    if (result) state.reviewDrafts.delete(draftKey);
+  }
+
+  function updateCareFields() {
+    const chosen = refs.vulnerabilityReviewForm.querySelector('input[name="care-decision"]:checked');
+    const key = chosen && chosen.value === 'clear' ? 'care.note_clear' : 'care.note_keep';
+    refs.vulnerabilityNoteLabel.dataset.i18n = key;
+    refs.vulnerabilityNoteLabel.textContent = t(key);
+  }
+
+  async function reviewVulnerability(event) {
+    event.preventDefault();
+    if (!state.openId) return;
+    const chosen = refs.vulnerabilityReviewForm.querySelector('input[name="care-decision"]:checked');
+    if (!chosen) {
+      showActionError('vulnerability-review', 'care.error_decision');
+      return;
+    }
+    const note = refs.vulnerabilityNote.value.trim();
+    if (note.length < 5) {
+      showActionError('vulnerability-review', 'care.error_note');
+      refs.vulnerabilityNote.focus();
+      return;
+    }
+    const reviewedFor = state.openId;
+    const result = await act(refs.vulnerabilityReviewSubmit, 'vulnerability-review',
+      () => api('POST', path('/vulnerability-review'), { decision: chosen.value, note }));
+    if (result && reviewedFor === state.openId) {
+      refs.vulnerabilityReviewForm.reset();
+      updateCareFields();
+    }
+  }
+
   async function verifyIdentity(event) {
     event.preventDefault();
     if (!state.openId) return;
@@ -1105,9 +1480,13 @@
       commitmentsBox: 'commitments-box', confirmationsBox: 'confirmations-box', slotAccountActions: 'slot-account-actions',
       accountActions: 'account-actions', disputeForm: 'dispute-form', disputeReason: 'dispute-reason', disputeRecord: 'dispute-record',
       slotVulnerabilityInAccount: 'slot-vulnerability-in-account', recordsBox: 'records-box',
+      disputesBox: 'disputes-box', paymentsBox: 'payments-box', contactsBox: 'contacts-box',
       slotVerify: 'slot-verify', verifyForm: 'verify-form', verifyReference: 'verify-reference', verifyDob: 'verify-dob',
       verifySubmit: 'verify-submit', slotVulnerabilityAlone: 'slot-vulnerability-alone',
       vulnerabilityBlock: 'vulnerability-block', flagVulnerable: 'flag-vulnerable',
+      vulnerabilityFlagPart: 'vulnerability-flag-part', slotVulnerabilityReview: 'slot-vulnerability-review',
+      vulnerabilityReviewForm: 'vulnerability-review-form', vulnerabilityNote: 'vulnerability-note',
+      vulnerabilityNoteLabel: 'vulnerability-note-label', vulnerabilityReviewSubmit: 'vulnerability-review-submit',
     };
     for (const [name, id] of Object.entries(ids)) {
       refs[name] = $(id);
@@ -1115,7 +1494,8 @@
     }
     // Conditional pieces leave the page until a conversation needs them.
     for (const piece of [refs.conversation, refs.claimHint, refs.claim, refs.release, refs.handBack, refs.close, refs.finishNoteField,
-      refs.replyForm, refs.commitmentForm, refs.accountActions, refs.account, refs.verifyForm, refs.vulnerabilityBlock]) {
+      refs.replyForm, refs.commitmentForm, refs.accountActions, refs.account, refs.verifyForm, refs.vulnerabilityBlock,
+      refs.vulnerabilityReviewForm]) {
       detached.push(piece);
       piece.remove();
     }
@@ -1134,6 +1514,8 @@
     refs.commitmentKind.addEventListener('change', updateKindFields);
     refs.disputeForm.addEventListener('submit', recordDispute);
     refs.flagVulnerable.addEventListener('click', flagVulnerability);
+    refs.vulnerabilityReviewForm.addEventListener('submit', reviewVulnerability);
+    refs.vulnerabilityReviewForm.addEventListener('change', updateCareFields);
     refs.verifyForm.addEventListener('submit', verifyIdentity);
     submitOnCtrlEnter(refs.replyText, refs.replyForm);
     submitOnCtrlEnter(refs.noteText, refs.noteForm);
@@ -1199,6 +1581,7 @@
     await loadTranslations();
     applyStaticTranslations();
     updateKindFields();
+    updateCareFields();
     setLive(false);
     renderConversation();
     await signIn();

@@ -3,24 +3,32 @@
 Two browser contexts: the debtor in the unmodified rasa-webchat widget, the agent in the console. The
 debtor asks for a person; the agent signs in, claims, reads, replies, records a commitment, sends its
 written confirmation and hands back; the bot then answers knowing the plan. The same with a debtor on SMS
-(signed webhooks through the fake Twilio). Screenshots of the console land in docs/img/.
+(signed webhooks through the fake Twilio). Then the follow-through as the agent sees it: payments, the
+contacts the scheduler made or held back, a dispute decided in the console and its written answer, a
+vulnerability review. Screenshots of the console land in docs/img/.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import re
+import subprocess
+import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 from sqlalchemy import create_engine, text
 
+from scripts.stack import ROOT
 from tests.e2e.accounts import new_account
 from tests.e2e.phone_client import PhoneDebtor, bodies
 from tests.e2e.test_browser_widget import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
@@ -284,3 +292,154 @@ def expect_on_phone(phone: PhoneDebtor, words: str, timeout: float = 60) -> str:
             return sent
         time.sleep(0.3)
     raise AssertionError(f"{words!r} never reached {phone.number}; sent: {bodies(phone.outbound())[-500:]}")
+
+
+def contacts_tick(database_url: str, now: dt.datetime) -> str:
+    """One pass of the follow-through with the clock at `now` (the e2e api runs no scheduler of its own)."""
+    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "api.cli", "contacts-tick", "--now", now.isoformat()],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def scroll_to_top_of_panel(page: Page, selector: str) -> None:
+    """Brings a part of the account panel to the top of its column (for a screenshot that shows what follows)."""
+    page.locator(selector).first.evaluate("node => node.scrollIntoView({block: 'start'})")
+
+
+def wait_for_dispute_answer(creditor, reference: str, timeout: float = 60) -> dict:  # noqa: ANN001 - httpx.Client
+    """Polls the account until the outbox has sent the dispute's written answer (`answered_at`)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        (dispute,) = creditor.get(f"/api/v1/accounts/{reference}").json()["disputes"]
+        if dispute["answered_at"]:
+            return dispute
+        time.sleep(0.5)
+    raise AssertionError(f"the written answer to the dispute of {reference} never left")
+
+
+def test_an_agent_sees_payments_and_contacts_and_resolves_a_dispute_in_the_console(stack, creditor, browser):
+    account = new_account(creditor, "fr")  # with a phone number: a first contact is planned at once
+    phone = PhoneDebtor(stack.twilio_url, stack.database_url, account["phone"])
+    for words in ("Bonjour", account["reference"], "12/03/1985"):
+        phone.say(words)
+    assert "conseiller" in bodies(phone.say("je veux parler à un conseiller"))
+
+    # The first instalment in two weeks; the day its first reminder falls due is a contact day (not a Sunday).
+    first_due = dt.date.today() + dt.timedelta(days=14)
+    while (first_due - dt.timedelta(days=3)).weekday() == 6:
+        first_due += dt.timedelta(days=1)
+    reminder_day = dt.datetime.combine(first_due - dt.timedelta(days=3), dt.time(12), tzinfo=ZoneInfo("Europe/Paris"))
+
+    watch = Watch()
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        agent = watch.attach(context.new_page())
+        sign_in(agent, stack.api_url)
+        agent.select_option("[data-testid=ui-language]", "en")
+        open_from_queue(agent, account["reference"])
+        claim(agent)
+        plan = record_plan_and_send_confirmation(agent, first_due)
+
+        # The debtor disputes the amount: the agent records it; it can be reviewed at once.
+        agent.select_option("[data-testid=dispute-reason]", "wrong_amount")
+        agent.click("[data-testid=dispute-record]")
+        dispute = agent.locator("[data-testid=dispute]")
+        expect(dispute).to_have_attribute("data-status", "open", timeout=LONG)
+        expect(dispute.locator("[data-testid=dispute-review]")).to_be_visible()
+
+        # A payment arrives through the creditor's API, then the scheduler runs on the day of the first reminder.
+        payment_id = f"PAY-{uuid.uuid4().hex[:12]}"
+        paid = {
+            "reference": account["reference"],
+            "amount_minor": 3000,
+            "currency": "EUR",
+            "paid_at": dt.datetime.now(dt.UTC).isoformat(),
+            "method": "transfer",
+            "external_id": payment_id,
+        }
+        answer = creditor.post("/api/v1/payments", json=paid)
+        assert answer.status_code == 201, answer.text
+        contacts_tick(stack.database_url, reminder_day)
+
+        agent.reload()
+        payment = agent.locator(f"[data-testid=payment][data-external-id={payment_id}]")
+        expect(payment).to_have_attribute("data-amount-minor", "3000", timeout=LONG)
+        expect(payment).to_contain_text("30,00")
+        expect(payment).to_contain_text("Bank transfer")
+        expect(payment.locator("[data-testid=allocation][data-kind=instalment]")).to_contain_text(f"Instalment 1 of {plan}")
+
+        contacts = agent.locator("[data-testid=contacts]")
+        past = contacts.locator("[data-testid=contacts-past]")
+        held = past.locator("[data-testid=contact][data-kind=reminder_before][data-status=cancelled]")
+        expect(held).to_have_attribute("data-reason", "dispute_open")
+        expect(held).to_contain_text("Cancelled: dispute open")
+        expect(past.locator("[data-testid=contact][data-kind=first_contact]")).to_have_attribute(
+            "data-reason", "debtor_already_in_touch"
+        )
+        expect(past.locator("[data-testid=contact][data-kind=payment_thanks]")).to_have_attribute("data-status", "sent")
+        upcoming = contacts.locator("[data-testid=contacts-upcoming]")
+        expect(upcoming.locator("[data-testid=contact]").first).to_have_attribute("data-kind", "reminder_due")
+        expect(upcoming.locator("[data-testid=contact]").first).to_contain_text("10:00")  # the debtor's time
+        expect(contacts).to_contain_text("debtor's local time (Europe/Paris)")
+        agent.select_option("[data-testid=ui-language]", "fr")
+        expect(held).to_contain_text("Annulé : contestation ouverte")
+        agent.select_option("[data-testid=ui-language]", "en")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        scroll_to_top_of_panel(agent, "[data-testid=payments]")
+        agent.screenshot(path=str(SCREENSHOTS / "console-follow-through.png"))
+
+        # The agent rejects the dispute, with the facts, through the review form.
+        review = dispute.locator("[data-testid=dispute-review]")
+        review.locator("[data-testid=dispute-resolve]").click()
+        expect(review.locator("[data-testid=action-error]")).to_contain_text("Choose a decision")
+        review.locator("[data-testid=dispute-outcome-upheld]").check()
+        expect(review.locator("[data-testid=action-error]")).to_have_count(0)  # answered: the hint goes
+        expect(review.locator("[data-testid=dispute-corrected-balance]")).to_be_visible()
+        review.locator("[data-testid=dispute-outcome-rejected]").check()
+        expect(review.locator("[data-testid=dispute-corrected-balance]")).to_be_hidden()
+        explanation = "Le montant correspond à la facture 2026-0815 et aux relevés du compteur du 15 octobre 2026."
+        review.locator("[data-testid=dispute-explanation]").fill(explanation)
+        scroll_to_top_of_panel(agent, "[data-testid=disputes]")
+        agent.screenshot(path=str(SCREENSHOTS / "console-dispute-review.png"))
+        review.locator("[data-testid=dispute-resolve]").click()
+        expect(dispute).to_have_attribute("data-status", "rejected", timeout=LONG)
+        expect(dispute).to_contain_text(explanation)
+        not_sent = dispute.locator("[data-testid=dispute-answer]")
+        expect(not_sent).to_have_attribute("data-sent", "false")
+        expect(not_sent).to_contain_text("Written answer not sent yet")
+
+        # The next pass sends the written answer; once the fake Twilio has it, the dispute shows it sent.
+        contacts_tick(stack.database_url, reminder_day + dt.timedelta(minutes=5))
+        expect_on_phone(phone, "réponse écrite")
+        assert wait_for_dispute_answer(creditor, account["reference"])["status"] == "rejected"
+        agent.reload()
+        sent = agent.locator("[data-testid=dispute] [data-testid=dispute-answer]")
+        expect(sent).to_have_attribute("data-sent", "true", timeout=LONG)
+        expect(sent).to_contain_text("Written answer sent on")
+        expect(agent.locator("[data-testid=contacts-past] [data-testid=contact][data-kind=dispute_answer]")).to_have_attribute(
+            "data-status", "sent"
+        )
+
+        # A vulnerability flag, reviewed: kept with a support plan, which the panel then shows.
+        agent.click("[data-testid=flag-vulnerable]")
+        care = agent.locator("[data-testid=vulnerability-review]")
+        expect(care).to_be_visible(timeout=LONG)
+        care.locator("[data-testid=vulnerability-keep]").check()
+        support = "Appels seulement, par Camille, le mardi après 14 h ; pas de rappel par SMS."
+        care.locator("[data-testid=vulnerability-note]").fill(support)
+        care.locator("[data-testid=vulnerability-review-submit]").click()
+        expect(agent.locator("[data-testid=care-plan]")).to_contain_text(support, timeout=LONG)
+        expect(agent.locator("[data-testid=vulnerable]")).to_be_visible()
+    finally:
+        context.close()
+    assert watch.problems == []
+    stored = creditor.get(f"/api/v1/accounts/{account['reference']}").json()
+    assert stored["vulnerable"] is True
