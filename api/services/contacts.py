@@ -576,6 +576,10 @@ def _moot(session: Session, contact: Contact, account: Account, now: dt.datetime
         )
         if session.scalar(select(later)):
             return "superseded"
+    if contact.kind == ContactKind.INSTALMENT_MISSED and contact.instalment_id is not None:
+        instalment = session.get(Instalment, contact.instalment_id)
+        if instalment is not None and instalment.paid_minor >= instalment.amount_minor:
+            return "instalment_paid"  # paid between the miss and the moment the notice may leave
     if contact.kind == ContactKind.FIRST_CONTACT and _has_conversation(session, account):
         return "debtor_already_in_touch"
     return None
