@@ -8,6 +8,7 @@ help:
 	@echo "make run    install what is missing, then start the Rasa server, the action server and the api"
 	@echo "make test   install what is missing, then run every test (lint and type checks first)"
 	@echo "make lint   ruff (lint and format) and mypy; a finding fails"
+	@echo "make bench-followthrough   one simulated month of reminders and payments over 10,000 accounts: contacts decided/s and the proof of the contact rules"
 
 setup:
 	@scripts/setup.sh
@@ -52,6 +53,12 @@ bench-turn:
 .PHONY: bench-sms
 bench-sms:
 	.venv/api/bin/python -m bench.sms
+
+# No `setup` prerequisite, like the other benchmarks (setup may train a model); only the api environment is needed.
+.PHONY: bench-followthrough
+bench-followthrough:
+	@test -x .venv/api/bin/python || { echo "no api environment (.venv/api): run make setup first" >&2; exit 1; }
+	.venv/api/bin/python -m bench.followthrough
 
 # Text the assistant as a debtor through the fake Twilio (needs the api and scripts/fake_twilio.py running):
 #   make sms BODY="bonjour"   make sms FROM=+33612345678 WHATSAPP=1 BODY="je peux payer 30 euros"
