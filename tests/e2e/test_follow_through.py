@@ -161,13 +161,20 @@ def test_a_plan_agreed_in_the_web_chat_is_followed_through_by_sms(stack, credito
     )
 
     # The grace period ends: the second instalment is missed and moved to the end of the plan.
-    out = tick(stack, at(dues[1] + dt.timedelta(days=6), 10))
-    assert "missed 1, moved 1, broken 0" in out, out
+    # (The stack's database is shared with the other end-to-end tests: a tick also serves their accounts,
+    # so what is checked is this account's rows, not the tick's totals.)
+    tick(stack, at(dues[1] + dt.timedelta(days=6), 10))
+    second = rows(
+        stack,
+        "select status, original_due_date, due_date from instalments where commitment_id = :c and sequence = 2",
+        c=commitment_id,
+    )[0]
+    assert second[0] == "missed" and str(second[1]) == dues[1].isoformat() and dt.date.fromisoformat(str(second[2])) > dues[2]
+    assert rows(stack, "select status from commitments where id = :c", c=commitment_id)[0][0] == "active"
     moved = wait_for_sms(phone)
     assert "reportée" in bodies(moved)
     # The third is missed too: two in a row break the plan, and an agent gets it in the queue.
-    out = tick(stack, at(dues[2] + dt.timedelta(days=6), 10))
-    assert "broken 1" in out, out
+    tick(stack, at(dues[2] + dt.timedelta(days=6), 10))
     assert "a pris fin" in bodies(wait_for_sms(phone))
     assert rows(stack, "select status from commitments where id = :c", c=commitment_id)[0][0] == "broken"
     queue = rows(
