@@ -5,6 +5,7 @@ broke the contact rules.
 Run with the api environment, from the project root:
 
     .venv/api/bin/python -m bench.followthrough [--accounts 10000] [--days 31] [--step-minutes 60] [--seed 7]
+        [--start 2027-03-01] [--dense-share 0.05] [--tracemalloc] [--out FILE] [--keep]
 
 Over a throw-away SQLite database (migrated, demo creditor seeded, as tests/api_fixtures.py does) it inserts N
 accounts in bulk — five timezones, French and English, each with an active plan of 2-6 monthly or weekly
@@ -401,9 +402,11 @@ def prepare(
         dense = Creditor(name="Dense cadence (bench)", api_key_hash=hash_api_key(DENSE_KEY), follow_through=DENSE_CADENCE)
         session.add(dense)
         session.flush()
+        # Ids chosen here, so that instalments and payments can name their rows before the bulk insert.
         first_ids = {
-            name: (session.scalar(select(func.max(tables[name].id))) or 0) + 1
-            for name in ("accounts", "commitments", "instalments")
+            "accounts": (session.scalar(select(func.max(Account.id))) or 0) + 1,
+            "commitments": (session.scalar(select(func.max(Commitment.id))) or 0) + 1,
+            "instalments": (session.scalar(select(func.max(Instalment.id))) or 0) + 1,
         }
         population = build_population(rng, args.accounts, (demo.id, dense.id), args.dense_share, first_ids, start, end)
         for name, model in tables.items():
@@ -581,11 +584,13 @@ def _fully_paid_at(session: Session) -> dict[int, dt.datetime]:
         select(Allocation.instalment_id, Allocation.amount_minor, Payment.received_at, Instalment.amount_minor)
         .join(Payment, Payment.id == Allocation.payment_id)
         .join(Instalment, Instalment.id == Allocation.instalment_id)
+        .where(Allocation.instalment_id.is_not(None))
         .order_by(Payment.received_at, Payment.id)
     ).all()
     paid: dict[int, int] = defaultdict(int)
     done: dict[int, dt.datetime] = {}
     for instalment_id, amount, received_at, owed in rows:
+        assert instalment_id is not None
         paid[instalment_id] += amount
         if instalment_id not in done and paid[instalment_id] >= owed:
             done[instalment_id] = received_at
@@ -718,7 +723,6 @@ def _within_window(local: dt.datetime, window: str) -> bool:
 def baselines(population: Population, decided: int) -> dict[str, Any]:
     """The pure gate over as many decisions as the engine made (facts built beforehand, in memory), and one
     read of every contact row into objects."""
-
     debtors = {debtor.id: debtor for debtor in population.debtors}
     with session_scope() as session:
         rules = {creditor.id: follow_through.parse(creditor.follow_through) for creditor in session.scalars(select(Creditor))}
@@ -728,10 +732,13 @@ def baselines(population: Population, decided: int) -> dict[str, Any]:
             .where(ContactDecision.outcome != "scheduled")
             .order_by(ContactDecision.id)
         ).all()
-        sent = session.execute(select(Contact.account_id, Contact.sent_at).where(Contact.status == "sent")).all()
+        sent = session.execute(
+            select(Contact.account_id, Contact.sent_at).where(Contact.status == "sent", Contact.sent_at.is_not(None))
+        ).all()
     attempts: dict[int, list[dt.datetime]] = defaultdict(list)
     for account_id, sent_at in sent:
-        attempts[account_id].append(sent_at)
+        if sent_at is not None:
+            attempts[account_id].append(sent_at)
     zones = {name: ZoneInfo(name) for name, _, _ in TIMEZONES}
     cases = []
     for account_id, kind, decided_at in rows:
@@ -830,7 +837,11 @@ def print_report(report: dict[str, Any]) -> None:
         f"peak memory (ru_maxrss): {memory['max_rss_mb_before_the_population']:.0f} MB after the imports, migration "
         f"and seed, {memory['max_rss_mb_after_the_month']:.0f} MB after the month, {memory['max_rss_mb']:.0f} MB at the end "
         "(the proof and the baselines read every row)"
-        + (f", {memory['tracemalloc_peak_mb']:.0f} MB traced" if memory.get("tracemalloc_peak_mb") is not None else "")
+        + (
+            f", {memory['tracemalloc_peak_mb']:.0f} MB traced during the setup and the month"
+            if memory.get("tracemalloc_peak_mb") is not None
+            else ""
+        )
     )
     print(f"engine log (INFO, to a file): {report['engine_log_lines_by_level']}")
     print(f"sent by channel: {proof['sent_by_channel']}")
@@ -862,7 +873,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=0.05,
         help="share of the accounts held by a second creditor reminding 6,5,4,3,2,1 days before (default 0.05)",
     )
-    parser.add_argument("--tracemalloc", action="store_true", help="also trace Python allocations (slows the run ~2x)")
+    parser.add_argument("--tracemalloc", action="store_true", help="also trace Python allocations (slows the engine 3-4x)")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="JSON output (default var/bench/followthrough.json)")
     parser.add_argument("--keep", action="store_true", help="keep the throw-away database and the engine's log")
     args = parser.parse_args(argv)
@@ -902,9 +913,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         traced = tracemalloc.get_traced_memory()[1] / 2**20 if tracemalloc.is_tracing() else None
         proof = prove(population)
         base = baselines(population, month["decided"])
-    levels = Counter(
-        json.loads(line).get("level", "?") for line in (workdir / "engine.log").open(encoding="utf-8") if line.startswith("{")
-    )
+    log_lines = (workdir / "engine.log").read_text(encoding="utf-8").splitlines()
+    levels = Counter(json.loads(line).get("level", "?") for line in log_lines if line.startswith("{"))
     report: dict[str, Any] = {
         "accounts": args.accounts,
         "days": args.days,

@@ -241,6 +241,8 @@ def sweep(session: Session, now: dt.datetime) -> SweepReport:
     for instalment, commitment, account in rows:
         if commitment.status != CommitmentStatus.ACTIVE:  # broken earlier in this sweep
             continue
+        if account.reminders_paused or account.vulnerable or account.restricted or account.status == AccountStatus.DISPUTED:
+            continue  # nothing is asked meanwhile (a claim checked, a review, a dispute): nothing is missed either
         settings = settings_cache.get(account.creditor_id) or settings_of(session, account)
         settings_cache[account.creditor_id] = settings
         today = now.astimezone(ZoneInfo(account.timezone)).date()
@@ -284,7 +286,8 @@ def _miss(
         report.broken += 1
         commitment.status = CommitmentStatus.BROKEN
         commitment.ended_at = now
-        account.status = AccountStatus.ACTIVE
+        if account.status == AccountStatus.ARRANGED:  # a dispute under review stays disputed
+            account.status = AccountStatus.ACTIVE
         audit(session, "system", "commitment_broken", "commitment", commitment.reference, misses=commitment.consecutive_misses)
         cancel_open(session, commitment.id, "plan_ended", now)
         plan(
@@ -375,13 +378,18 @@ def _follow_up(session: Session, now: dt.datetime, report: SweepReport) -> None:
         if talked_at is None or settings.max_follow_ups == 0:
             continue
         mine = session.execute(
-            select(Contact.status, Contact.sent_at, Contact.planned_for).where(
+            select(Contact.status, Contact.sent_at, Contact.planned_for, Contact.kind).where(
                 Contact.account_id == account.id, Contact.kind.not_in(SERVICE_CONTACTS)
             )
         ).all()
-        if any(status in OPEN_CONTACT_STATUSES for status, _, _ in mine):
+        if any(status in OPEN_CONTACT_STATUSES for status, _, _, _ in mine):
             continue  # something is already on its way
-        last = max([talked_at, *(sent for _, sent, _ in mine if sent is not None)])
+        # A follow-up the gate cancelled (opted out everywhere, say) counts for the cadence too: the next is
+        # considered a period later, not at every tick.
+        cancelled = (
+            planned for status, _, planned, kind in mine if status == ContactStatus.CANCELLED and kind == ContactKind.FOLLOW_UP
+        )
+        last = max([talked_at, *(sent for _, sent, _, _ in mine if sent is not None), *cancelled])
         if now - last < dt.timedelta(days=settings.follow_up_days):
             continue
         answered_at = _last_inbound(session, account)

@@ -328,3 +328,47 @@ def test_the_command_line_tick_moves_the_clock(plan, capsys):
     assert len(sms_texts()) == 1
     with pytest.raises(SystemExit):
         main(["contacts-tick", "--now", "2026-12-07T10:00:00"])  # no offset: refused
+
+
+def test_a_dispute_or_a_checked_claim_stops_the_clock_of_misses_and_a_broken_plan_leaves_a_dispute_disputed(plan):
+    """Found by bench-followthrough: nothing is asked while a claim is checked or a dispute reviewed, so
+    nothing is missed either; and a plan broken otherwise never turns a disputed account 'active'."""
+    first, second, _ = instalment_dates()
+    with session_scope() as session:
+        account = session.scalar(select(Account).where(Account.reference == "CR-10001"))
+        account.reminders_paused = True
+    report = tick(at(second + dt.timedelta(days=6), 10))
+    assert report.sweep.missed == 0
+    with session_scope() as session:
+        account = session.scalar(select(Account).where(Account.reference == "CR-10001"))
+        account.reminders_paused = False
+    report = tick(at(second + dt.timedelta(days=6), 11))
+    assert report.sweep.broken == 1  # both overdue instalments, once the claim is settled
+    with session_scope() as session:
+        assert session.scalar(select(Account.status).where(Account.reference == "CR-10001")) == "active"
+
+
+def test_a_follow_up_the_gate_cancels_is_not_planned_again_at_every_tick(client, actions_headers):
+    """Found by bench-followthrough: an account opted out everywhere got a follow-up planned and cancelled
+    at every tick; a cancelled follow-up now counts for the cadence."""
+    with session_scope() as session:
+        session.scalar(select(Creditor)).follow_through = {"quiet_days": []}
+        creditor_id = session.scalar(select(Creditor.id))
+        conversation = Conversation(creditor_id=creditor_id, channel="sms", channel_address=PHONE)
+        session.add(conversation)
+        session.flush()
+        conversation_id = conversation.id
+    client.post(
+        f"/internal/v1/conversations/{conversation_id}/verify",
+        json={"reference": "CR-10001", "date_of_birth": "1985-03-12"},
+        headers=actions_headers,
+    )
+    with session_scope() as session:
+        account = session.scalar(select(Account).where(Account.reference == "CR-10001"))
+        for channel in ("sms", "whatsapp"):
+            session.add(Consent(account_id=account.id, channel=channel, channel_address=PHONE, kind="opt_out"))
+        session.get(Conversation, conversation_id).last_message_at = dt.datetime.now(dt.timezone.utc)
+    day = dt.datetime.now(PARIS).date()
+    planned = sum(tick(at(day + dt.timedelta(days=8), hour)).sweep.follow_ups for hour in range(9, 20))
+    assert planned == 1
+    assert contacts(ContactKind.FOLLOW_UP) == [("follow_up", "cancelled", "opted_out")]
