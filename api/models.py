@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    ColumnElement,
     Date,
     DateTime,
     Float,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    or_,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -167,6 +169,11 @@ class Conversation(Base):
     last_message_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     account: Mapped[Account | None] = relationship(foreign_keys=[account_id])
+
+    @classmethod
+    def about(cls, account_id: int) -> ColumnElement[bool]:
+        """Conversations about an account: verified on it, or on the number it holds (not yet verified)."""
+        return or_(cls.account_id == account_id, cls.candidate_account_id == account_id)
 
 
 class Message(Base):

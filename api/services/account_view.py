@@ -126,7 +126,7 @@ def _delivery_failures(session: Session, account: Account) -> list[DeliveryFailu
     failed = session.scalars(
         select(Message)
         .join(Conversation, Conversation.id == Message.conversation_id)
-        .where((Conversation.account_id == account.id) | (Conversation.candidate_account_id == account.id))
+        .where(Conversation.about(account.id))
         .where(Message.direction == "outbound", Message.status.in_(("failed", "undelivered")))
         .order_by(Message.id)
     )

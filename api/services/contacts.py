@@ -425,7 +425,7 @@ def _last_inbound(session: Session, account: Account) -> dt.datetime | None:
         select(func.max(Message.created_at))
         .join(Conversation, Message.conversation_id == Conversation.id)
         .where(Message.direction == Direction.INBOUND)
-        .where(or_(Conversation.account_id == account.id, Conversation.candidate_account_id == account.id))
+        .where(Conversation.about(account.id))
     )
 
 
@@ -598,12 +598,7 @@ def _dispute_open(session: Session, account: Account) -> bool:
 
 
 def _has_conversation(session: Session, account: Account) -> bool:
-    return (
-        session.scalar(
-            select(exists().where(or_(Conversation.account_id == account.id, Conversation.candidate_account_id == account.id)))
-        )
-        or False
-    )
+    return session.scalar(select(exists().where(Conversation.about(account.id)))) or False
 
 
 def _failed_permanently(session: Session, channel: str, address: str) -> bool:

@@ -131,13 +131,7 @@ def _row(row: Base, skip: Iterable[str] = ()) -> dict[str, Any]:
 
 def conversations_of(session: Session, account: Account) -> list[Conversation]:
     """Every conversation about the account, on every channel (verified or on the account's number)."""
-    return list(
-        session.scalars(
-            select(Conversation)
-            .where(or_(Conversation.account_id == account.id, Conversation.candidate_account_id == account.id))
-            .order_by(Conversation.created_at)
-        )
-    )
+    return list(session.scalars(select(Conversation).where(Conversation.about(account.id)).order_by(Conversation.created_at)))
 
 
 def export(session: Session, account: Account, now: dt.datetime) -> dict[str, Any]:
