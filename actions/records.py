@@ -73,14 +73,39 @@ class ActionRecordDispute(Action):
 
 
 class ActionRecordOptOut(Action):
-    """Honours a stop request at once, with one confirmation and nothing else."""
+    """Honours a stop request at once, with one confirmation. In the web chat, where nothing is sent unasked,
+    the debtor is asked whether our SMS and WhatsApp messages should stop too (once their identity is
+    confirmed, so that we know which number); before that, they are told how to stop them."""
 
     def name(self) -> str:
         return "action_record_opt_out"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        await record_and_confirm(dispatcher, tracker, "/opt-out", None, "utter_opt_out_confirmed")
-        return []
+        if not await record_and_confirm(dispatcher, tracker, "/opt-out", None, "utter_opt_out_confirmed"):
+            return []
+        if tracker.get_slot("channel") != "webchat":
+            return []
+        if tracker.get_slot("identity") != "verified":
+            dispatcher.utter_message(response="utter_stop_other_channels_how")
+            return []
+        dispatcher.utter_message(response="utter_ask_stop_other_channels")
+        return [SlotSet("pending_question", "stop_other_channels"), SlotSet("offer_stage", None), SlotSet("offer_id", None)]
+
+
+class ActionAnswerStopOtherChannels(Action):
+    """The answer to "SMS and WhatsApp too?": recorded per channel on the account's number, or nothing more."""
+
+    def name(self) -> str:
+        return "action_answer_stop_other_channels"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        intent, _ = _intent(tracker)
+        if intent == "affirm":
+            body = {"channels": ["sms", "whatsapp"]}
+            await record_and_confirm(dispatcher, tracker, "/opt-out/other-channels", body, "utter_other_channels_stopped")
+        else:
+            dispatcher.utter_message(response="utter_other_channels_kept")
+        return [SlotSet("pending_question", None)]
 
 
 class ActionRequestHandoff(Action):

@@ -5,17 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.api_client import Refusal, call_or_tell, context_slots
-from bot.parsing import find_reference, parse_date_of_birth
+from actions.data_rights import record_data_request, requested_kind
+from bot.parsing import find_reference, parse_date_of_birth, parse_reference_answer
 
 # A locked reference is no longer asked for; the lock is explained when the form ends (action_after_verification).
 LOCKED = {"identity": "locked", "account_reference": None, "identity_secret": None}
 # The api's refusals of a verification: a lock is said later, anything else at once (and the secret asked again).
 VERIFY_REFUSALS = {"verification_locked": Refusal(None, LOCKED)}
 CANNOT_VERIFY = Refusal("utter_technical_problem", {"identity_secret": None})
+# Messages that open the conversation rather than answer the reference question.
+OPENING_INTENTS = frozenset({"greet", "start_conversation"})
 
 
 class ValidateVerificationForm(FormValidationAction):
@@ -32,8 +35,10 @@ class ValidateVerificationForm(FormValidationAction):
     def validate_account_reference(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
-        reference = find_reference(str(value or ""))
-        if reference is None:
+        reference = parse_reference_answer(str(value or ""))
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if reference is None and intent not in OPENING_INTENTS:
+            # A greeting that opened the form is not a wrong answer: the form simply asks for the reference.
             dispatcher.utter_message(response="utter_reference_not_understood")
         return {"account_reference": reference}
 
@@ -74,6 +79,11 @@ class ActionAfterVerification(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         identity = tracker.get_slot("identity")
+        pending = requested_kind(tracker.get_slot("pending_request"))
+        if identity == "verified" and pending is not None:
+            # What the debtor asked before the check is what they hear about first.
+            await record_data_request(dispatcher, tracker, pending)
+            return [SlotSet("pending_request", None)]
         if identity == "verified" and tracker.get_slot("collection_paused"):
             dispatcher.utter_message(response="utter_collection_paused")
         elif identity == "verified" and tracker.get_slot("vulnerable"):
@@ -82,4 +92,4 @@ class ActionAfterVerification(Action):
             dispatcher.utter_message(response="utter_present_account")
         elif identity == "locked":
             dispatcher.utter_message(response="utter_verification_locked")
-        return []
+        return [SlotSet("pending_request", None)] if tracker.get_slot("pending_request") else []

@@ -1,5 +1,5 @@
 """Command line of the api: `python -m api.cli migrate | seed-demo | create-agent | assign-agent |
-set-agent-password | import-payments | contacts-tick`."""
+set-agent-password | create-creditor | import-payments | contacts-tick`."""
 
 from __future__ import annotations
 
@@ -21,9 +21,12 @@ from api.core.config import get_settings
 from api.db import session_scope
 from api.deps import hash_api_key
 from api.models import Account, Agent, Creditor, NegotiationPolicy
+from api.schemas.creditor import ReferenceFormat
 from api.services import agents, payment_import
+from api.services.audit import audit
 from api.services.errors import DomainError
 from api.services.scheduler import Scheduler
+from api.services.verification import DEFAULT_REFERENCE_EXAMPLE
 
 DEMO_CREDITOR: dict[str, Any] = {
     "name": "Lumière Énergie SA",
@@ -184,6 +187,33 @@ def _password(args: argparse.Namespace) -> str:
     return first
 
 
+def create_creditor(args: argparse.Namespace) -> None:
+    """A creditor and its API key (read from an environment variable, never from the command line), with the
+    default negotiation policy; its settings are then the creditor's to change through its API."""
+    key = os.environ.get(args.api_key_env, "")
+    if len(key) < 16:
+        raise SystemExit(f"${args.api_key_env} must hold the creditor's API key (16 characters or more).")
+    try:
+        reference = ReferenceFormat(pattern=args.reference_pattern, example=args.reference_example or DEFAULT_REFERENCE_EXAMPLE)
+    except ValueError as error:
+        raise SystemExit(f"Not created: {error}") from None
+    with session_scope() as session:
+        if session.scalar(select(Creditor.id).where(Creditor.api_key_hash == hash_api_key(key))) is not None:
+            raise SystemExit("Not created: another creditor has this API key.")
+        creditor = Creditor(
+            name=args.name,
+            address=args.address,
+            api_key_hash=hash_api_key(key),
+            reference_pattern=reference.pattern,
+            reference_example=reference.example.upper(),
+        )
+        session.add(creditor)
+        session.flush()
+        session.add(NegotiationPolicy(creditor_id=creditor.id))
+        audit(session, "cli", "creditor_created", "creditor", creditor.id)
+        print(f"Creditor {creditor.id} created: {creditor.name}")
+
+
 def create_agent(args: argparse.Namespace) -> None:
     """An agent who can sign in to the console (the password is read from the terminal or stdin)."""
     try:
@@ -286,6 +316,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="create or upgrade the database schema")
     commands.add_parser("seed-demo", help="load the demo creditor, debtors and agent (never in production)")
+    new_creditor = commands.add_parser("create-creditor", help="a creditor and its API key")
+    new_creditor.add_argument("--name", required=True)
+    new_creditor.add_argument("--address", required=True, help="as printed on the written documents")
+    new_creditor.add_argument("--api-key-env", metavar="VAR", required=True, help="the environment variable with its API key")
+    new_creditor.add_argument("--reference-pattern", help="a regular expression every file reference matches in full")
+    new_creditor.add_argument("--reference-example", help="a reference of that format, shown to debtors asked for theirs")
     for name in ("create-agent", "set-agent-password"):
         command = commands.add_parser(name, help="an agent of the console" if name == "create-agent" else "a new password")
         command.add_argument("--email", required=True)
@@ -311,6 +347,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         migrate()
     elif args.command == "seed-demo":
         seed_demo()
+    elif args.command == "create-creditor":
+        create_creditor(args)
     elif args.command == "create-agent":
         create_agent(args)
     elif args.command == "assign-agent":

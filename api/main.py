@@ -16,7 +16,7 @@ from api.core.limits import BodySizeLimit
 from api.core.logging import configure_logging, log
 from api.core.problems import problem_response
 from api.db import get_engine
-from api.routes import accounts, bot, console, documents, follow_through, handoff_settings, payments, policy
+from api.routes import accounts, bot, console, documents, follow_through, handoff_settings, payments, policy, reference_format
 from api.services import errors
 from api.services.console_hub import hub
 from api.services.outbox import Outbox
@@ -72,7 +72,20 @@ def create_app() -> BodySizeLimit:
         lifespan=lifespan,
     )
     app.add_exception_handler(errors.DomainError, domain_error_handler)
-    for module in (accounts, policy, handoff_settings, follow_through, payments, bot, documents, webchat, twilio, console):
+    routers = (
+        accounts,
+        policy,
+        handoff_settings,
+        reference_format,
+        follow_through,
+        payments,
+        bot,
+        documents,
+        webchat,
+        twilio,
+        console,
+    )
+    for module in routers:
         app.include_router(module.router)
     app.include_router(console.api)
 

@@ -83,6 +83,10 @@ class Creditor(Base):
     retention_months: Mapped[int] = mapped_column(Integer, default=36, server_default="36")
     # The key a payment provider signs its webhooks with (HMAC-SHA256 over the body); None = webhook off.
     payment_webhook_secret: Mapped[str | None] = mapped_column(String(64))
+    # What this creditor's file references look like: a regular expression every reference must match in full
+    # (case-insensitive; None = any reference the API accepts), and an example shown to debtors asked for theirs.
+    reference_pattern: Mapped[str | None] = mapped_column(String(200))
+    reference_example: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     policy: Mapped[NegotiationPolicy] = relationship(back_populates="creditor", uselist=False)
@@ -122,6 +126,11 @@ class Account(Base):
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     balance_minor: Mapped[int] = mapped_column(Integer)
     fees_minor: Mapped[int] = mapped_column(Integer, default=0)
+    # Of balance_minor, the interest (CPCE R124-4: principal, interest and other charges are shown apart).
+    interest_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The law the debt is under (ISO 3166 country): "FR" brings the French rules (no collection fees, the
+    # L111-8 notice and the R124-4 items in the debtor's language, whatever it is).
+    jurisdiction: Mapped[str] = mapped_column(String(2), default="FR", server_default="FR")
     due_date: Mapped[dt.date] = mapped_column(Date)
     # What the debt is for, in the debtor's words-free terms of the creditor ("Invoice 2026-123, electricity").
     origin: Mapped[str] = mapped_column(String(400), default="")
@@ -582,6 +591,8 @@ class DataRequest(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    # The conversation the debtor asked in (an erasure asked there waits until the conversation is over).
+    conversation_id: Mapped[str | None] = mapped_column(ForeignKey("conversations.id"))
     kind: Mapped[str] = mapped_column(String(16))  # access | erasure | restriction | rectification
     status: Mapped[str] = mapped_column(String(16), default="received")  # received | completed | refused
     requested_by: Mapped[str] = mapped_column(String(64))  # creditor:<id> | agent:<id> | debtor

@@ -198,14 +198,60 @@ _UK_POSTCODE = re.compile(r"\b([a-z]{1,2}\d[a-z\d]?)\s*(\d[a-z]{2})\b", FLAGS)
 _FRENCH_POSTCODE = re.compile(r"(?<![\w.,/-])((?:0[1-9]|[1-8]\d|9[0-8])\d{3})(?![\w/]|[.,]\d)")
 
 
+# Any other reference a creditor may print: letters and digits with single separators ("HX482913",
+# "2024/000123", "FAC-2023-0045"). Told apart from amounts, dates, times, phone numbers and postcodes below.
+_REFERENCE_TOKEN = re.compile(r"(?<![\w/@.-])([a-z0-9]+(?:[-/_][a-z0-9]+)*)(?!\w|[-/_@]\w|\.\w)", FLAGS)
+_NOT_A_REFERENCE = [
+    re.compile(pattern, FLAGS)
+    for pattern in (
+        r"\d{1,4}[-/]\d{1,2}(?:[-/]\d{1,4})?",  # a date: 15/12/2026, 2026-12-15, 12/05
+        r"\d+(?:k|e|eur|euros?|gbp|usd|quid|dollars?|pounds?|livres?)",  # an amount: 1200eur, 300quid
+        r"(?:eur|gbp|usd)\d+",
+        r"\d{1,2}h\d{0,2}",  # a time: 14h30
+        r"\d+x\d+",  # 3x100
+        r"\d+(?:st|nd|rd|th|er|ère|eme|ème)",  # an ordinal
+    )
+]
+
+
+def _looks_like_reference(token: str) -> bool:
+    if not 5 <= len(token) <= 40 or sum(c.isdigit() for c in token) < 3:
+        return False
+    if any(pattern.fullmatch(token) for pattern in _NOT_A_REFERENCE):
+        return False
+    if any(c.isalpha() for c in token):
+        return True
+    # Digits only: groups apart, one of them long (2024/000123); not a phone number (06-12-34-56-78).
+    groups = re.split(r"[-/_]", token)
+    return len(groups) > 1 and max(len(group) for group in groups) >= 5
+
+
 def find_references(text: str) -> list[Found[str]]:
-    return [Found(f"{m[1]}-{m[2]}".upper(), m.start(), m.end()) for m in _REFERENCE.finditer(text)]
+    """File references in the text, uppercase: "CR-10001" (also typed "cr- 10001" or with a typographic dash)
+    and the other shapes creditors use. Whether one exists is the api's to check."""
+    found = [Found(f"{m[1]}-{m[2]}".upper(), m.start(), m.end()) for m in _REFERENCE.finditer(text)]
+    others = [Found(m[1].upper(), m.start(), m.end()) for m in _REFERENCE_TOKEN.finditer(text) if _looks_like_reference(m[1])]
+    return _select_non_overlapping([*found, *_outside(others, found)])
 
 
 def find_reference(text: str) -> str | None:
-    """Account reference like "CR-10001", returned uppercase."""
+    """The first file reference in the text ("CR-10001", "HX482913", "2024/000123"), uppercase."""
     found = find_references(text)
     return found[0].value if found else None
+
+
+def parse_reference_answer(text: str) -> str | None:
+    """The reference in a reply to "what is your file reference?": one found in the text, else the whole reply
+    when it is a single word of letters and digits with a digit in it (a creditor's all-digit "123456789")."""
+    found = find_reference(text)
+    if found is not None:
+        return found
+    word = text.strip().strip(".!?,;:").strip()
+    if not (3 <= len(word) <= 40 and any(c.isdigit() for c in word)):
+        return None
+    if not re.fullmatch(r"[a-z0-9]+(?:[-/_][a-z0-9]+)*", word, FLAGS) or any(p.fullmatch(word) for p in _NOT_A_REFERENCE):
+        return None  # a date, an amount, a time: an answer to another question
+    return word.upper()
 
 
 def find_postcodes(text: str, taken: Sequence[Found[object]] = ()) -> list[Found[str]]:

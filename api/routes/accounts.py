@@ -46,20 +46,7 @@ def create_account(body: AccountIn, creditor: CreditorDep, session: SessionDep) 
         ) from exc
 
 
-@router.put("/{reference}", response_model=AccountOut)
-def update_account(reference: str, body: AccountIn, creditor: CreditorDep, session: SessionDep) -> Account:
-    account = _find(session, creditor.id, reference)
-    if body.reference != account.reference:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail="The reference in the body must match the URL.")
-    return creditor_api.update_account(session, creditor, account, body)
-
-
-@router.get("/{reference}")
-def read_account(reference: str, creditor: CreditorDep, session: SessionDep, settings: SettingsDep) -> AccountDetailOut:
-    return account_view.creditor_account_view(session, settings, _find(session, creditor.id, reference))
-
-
-@router.post("/{reference}/verification-unlock")
+@router.post("/{reference:path}/verification-unlock")
 def unlock_verification(
     reference: str, creditor: CreditorDep, session: SessionDep, settings: SettingsDep
 ) -> VerificationUnlockOut:
@@ -71,7 +58,7 @@ def unlock_verification(
     )
 
 
-@router.post("/{reference}/disputes/{dispute_id}/resolution")
+@router.post("/{reference:path}/disputes/{dispute_id}/resolution")
 def resolve_dispute(
     reference: str, dispute_id: int, body: DisputeResolutionIn, creditor: CreditorDep, session: SessionDep, settings: SettingsDep
 ) -> DisputeOut:
@@ -94,7 +81,7 @@ def resolve_dispute(
 
 
 @router.get(
-    "/{reference}/confirmations/{number}.pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}}}
+    "/{reference:path}/confirmations/{number}.pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}}}
 )
 def read_confirmation_pdf(reference: str, number: str, creditor: CreditorDep, session: SessionDep) -> Response:
     """A written confirmation of one of the creditor's accounts, as sent to the debtor."""
@@ -104,7 +91,7 @@ def read_confirmation_pdf(reference: str, number: str, creditor: CreditorDep, se
     return pdf_response(confirmation)
 
 
-@router.post("/{reference}/data-requests", status_code=status.HTTP_201_CREATED)
+@router.post("/{reference:path}/data-requests", status_code=status.HTTP_201_CREATED)
 def open_data_request(
     reference: str, body: DataRequestIn, creditor: CreditorDep, session: SessionDep, settings: SettingsDep
 ) -> DataRequestOut:
@@ -124,6 +111,11 @@ def open_data_request(
     return account_view.data_request_view(request, base)
 
 
+def _file_name(reference: str) -> str:
+    """A reference as part of a file name (a slash would make it a path)."""
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in reference)
+
+
 def _data_request(session: SessionDep, account: Account, request_id: int) -> DataRequest:
     request = session.get(DataRequest, request_id)
     if request is None or request.account_id != account.id:
@@ -131,7 +123,7 @@ def _data_request(session: SessionDep, account: Account, request_id: int) -> Dat
     return request
 
 
-@router.get("/{reference}/data-requests/{request_id}")
+@router.get("/{reference:path}/data-requests/{request_id}")
 def read_data_request(
     reference: str, request_id: int, creditor: CreditorDep, session: SessionDep, settings: SettingsDep
 ) -> DataRequestOut:
@@ -141,7 +133,7 @@ def read_data_request(
 
 
 @router.get(
-    "/{reference}/data-requests/{request_id}/export.{form}",
+    "/{reference:path}/data-requests/{request_id}/export.{form}",
     response_class=Response,
     responses={200: {"content": {"application/json": {}, "application/pdf": {}}}},
 )
@@ -155,13 +147,30 @@ def read_data_export(
         raise NotFound()
     media = "application/json" if form == "json" else "application/pdf"
     return Response(
-        content, media_type=media, headers={"Content-Disposition": f'attachment; filename="data-{reference}-{request_id}.{form}"'}
+        content,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="data-{_file_name(reference)}-{request_id}.{form}"'},
     )
 
 
-@router.delete("/{reference}/restriction")
+@router.delete("/{reference:path}/restriction")
 def lift_restriction(reference: str, creditor: CreditorDep, session: SessionDep) -> AccountOut:
     """Lifts a restriction of processing (the accuracy was checked, or the debtor withdrew it)."""
     account = _find(session, creditor.id, reference)
     data_rights.lift_restriction(session, account, f"creditor:{creditor.id}")
     return AccountOut.model_validate(account, from_attributes=True)
+
+
+# Last: a reference may hold a slash ("2024/000123"), so these match whatever follows /accounts/, and the
+# routes above, with their own endings, must be tried first.
+@router.put("/{reference:path}", response_model=AccountOut)
+def update_account(reference: str, body: AccountIn, creditor: CreditorDep, session: SessionDep) -> Account:
+    account = _find(session, creditor.id, reference)
+    if body.reference != account.reference:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail="The reference in the body must match the URL.")
+    return creditor_api.update_account(session, creditor, account, body)
+
+
+@router.get("/{reference:path}")
+def read_account(reference: str, creditor: CreditorDep, session: SessionDep, settings: SettingsDep) -> AccountDetailOut:
+    return account_view.creditor_account_view(session, settings, _find(session, creditor.id, reference))

@@ -16,6 +16,8 @@ from api.schemas.internal import (
     CareIn,
     ComplaintOut,
     ConversationContext,
+    DebtorDataRequestIn,
+    DebtorDataRequestOut,
     DeclinedOut,
     DisputeIn,
     DisputeRecordedOut,
@@ -25,6 +27,8 @@ from api.schemas.internal import (
     LanguageOut,
     OptedOutOut,
     OptionsOut,
+    OtherChannelsOptedOutOut,
+    OtherChannelsOptOutIn,
     PaymentClaimIn,
     PreferenceIn,
     ProposalIn,
@@ -75,6 +79,20 @@ def add_dispute(conversation_id: str, body: DisputeIn, session: SessionDep) -> D
 @router.post("/opt-out", status_code=CREATED)
 def opt_out(conversation_id: str, session: SessionDep) -> OptedOutOut:
     return bot_api.opt_out(session, conversation_id)
+
+
+@router.post("/opt-out/other-channels", status_code=CREATED)
+def opt_out_other_channels(conversation_id: str, body: OtherChannelsOptOutIn, session: SessionDep) -> OtherChannelsOptedOutOut:
+    """Asked in the web chat: SMS and WhatsApp stop too, on the verified account's number."""
+    return bot_api.opt_out_other_channels(session, conversation_id, list(body.channels))
+
+
+@router.post("/data-requests", status_code=CREATED)
+def open_data_request(
+    conversation_id: str, body: DebtorDataRequestIn, session: SessionDep, settings: SettingsDep
+) -> DebtorDataRequestOut:
+    """The verified debtor asks for a copy of their data, or for its erasure (409 once erased)."""
+    return bot_api.open_data_request(session, settings, conversation_id, body.kind)
 
 
 @router.post("/handoffs", status_code=CREATED)

@@ -1,4 +1,4 @@
-"""Written confirmations behind signed links that expire (and their SMS short links).
+"""Written confirmations and copies of a debtor's data behind signed links that expire (and their SMS short links).
 
 A link alone does not open the document: it may have been forwarded, or read on a shared phone. Whoever
 opens it is asked for the debtor's date of birth first; wrong answers count against the account's reference
@@ -18,9 +18,9 @@ from api import i18n
 from api.core.config import Settings
 from api.core.limits import get_throttle
 from api.deps import SessionDep, SettingsDep
-from api.models import Account, Confirmation, ShortLink, utcnow
+from api.models import Account, Confirmation, DataRequest, ShortLink, utcnow
 from api.services.errors import ExpiredLink, InvalidLink, NotFound
-from api.services.signing import DOCUMENT_PURPOSE, verify_token
+from api.services.signing import DATA_EXPORT_PURPOSE, DOCUMENT_PURPOSE, verify_token
 from api.services.verification import check_document_holder
 
 router = APIRouter(tags=["documents"])
@@ -79,13 +79,13 @@ def _confirmation(session: SessionDep, settings: Settings, confirmation_id: str,
     return confirmation
 
 
-def _page(language: str, *, refused: bool) -> HTMLResponse:
+def _page(language: str, *, refused: bool, title: str = "title") -> HTMLResponse:
     def text(key: str) -> str:
         return html.escape(i18n.t(f"document.{key}", language))
 
     page = PAGE.format(
         lang=language,
-        title=text("title"),
+        title=text(title),
         intro=text("intro"),
         label=text("date_of_birth"),
         submit=text("submit"),
@@ -137,6 +137,52 @@ def open_document(
     if not check_document_holder(session, settings, account, _parse_date(date_of_birth)):
         return _page(confirmation.language, refused=True)
     return pdf_response(confirmation)
+
+
+def _data_export(session: SessionDep, settings: Settings, request_id: int, token: str) -> tuple[DataRequest, Account]:
+    signed_id = verify_token(token, settings.secret_key, DATA_EXPORT_PURPOSE, settings.document_link_ttl_seconds)
+    if signed_id != str(request_id):
+        raise InvalidLink()
+    request = session.get(DataRequest, request_id)
+    if request is None or request.export_pdf is None:  # erased since (the copy goes with the rest)
+        raise NotFound()
+    return request, session.get_one(Account, request.account_id)
+
+
+@router.get("/documents/data-exports/{request_id}.pdf", response_class=HTMLResponse)
+def ask_for_the_date_of_birth_before_the_data(
+    request_id: int, session: SessionDep, settings: SettingsDep, token: str = Query(max_length=512)
+) -> HTMLResponse:
+    _, account = _data_export(session, settings, request_id, token)
+    return _page(account.language, refused=False, title="data_title")
+
+
+@router.post(
+    "/documents/data-exports/{request_id}.pdf",
+    response_class=Response,
+    responses={
+        200: {"description": "The copy of the debtor's data.", "content": {"application/pdf": {}}},
+        403: {"description": "Not the debtor's date of birth: the page again, saying so.", "content": {"text/html": {}}},
+    },
+)
+def open_data_export(
+    request_id: int,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    date_of_birth: Annotated[str, Form(max_length=32)],
+    token: str = Query(max_length=512),
+) -> Response:
+    get_throttle().check("document_unlock", request.client.host if request.client else "unknown")
+    data_request, account = _data_export(session, settings, request_id, token)
+    if not check_document_holder(session, settings, account, _parse_date(date_of_birth)):
+        return _page(account.language, refused=True, title="data_title")
+    assert data_request.export_pdf is not None
+    return Response(
+        content=data_request.export_pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="data-{request_id}.pdf"', "Cache-Control": "private, no-store"},
+    )
 
 
 @router.get(

@@ -4,6 +4,7 @@ and the handoff settings."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -30,12 +31,18 @@ from api.services.money import MAX_MINOR
 from api.states import AllocationKind, ContactKind, ContactStatus, PaymentMethod
 
 _CURRENCIES = frozenset(list_currencies())
+# A creditor's own file references: letters and digits, with single separators between them ("CR-10001",
+# "HX482913", "2024/000123", "FAC-2023-0045"). A creditor may narrow its own format (`/api/v1/reference-format`).
+REFERENCE_PATTERN = r"^[A-Za-z0-9]+(?:[-/_][A-Za-z0-9]+)*$"
+REFERENCE_DESCRIPTION = "The creditor's file reference, as printed on its letters (letters and digits, single - / _ between them)"
+# The law of the country whose currency it is, where that is plain; otherwise the French rules apply.
+_JURISDICTION_OF_CURRENCY = {"GBP": "GB", "USD": "US"}
 
 
 class AccountIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    reference: str = Field(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+    reference: str = Field(min_length=3, max_length=40, pattern=REFERENCE_PATTERN, description=REFERENCE_DESCRIPTION)
     debtor_name: str = Field(min_length=1, max_length=200)
     phone: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$", description="E.164, e.g. +33612345678")
     email: EmailStr | None = None
@@ -44,10 +51,33 @@ class AccountIn(BaseModel):
     language: Language
     timezone: str = "Europe/Paris"
     currency: str = Field(default="EUR", min_length=3, max_length=3)
-    balance_minor: int = Field(gt=0, le=10**11, description="Principal still owed, in minor units (cents)")
-    fees_minor: int = Field(default=0, ge=0, le=10**11)
+    balance_minor: int = Field(
+        gt=0, le=10**11, description="What is still owed before charges (principal and interest), in minor units (cents)"
+    )
+    interest_minor: int = Field(
+        default=0, ge=0, le=10**11, description="Of balance_minor, the interest (shown apart: CPCE R124-4)"
+    )
+    fees_minor: int = Field(
+        default=0,
+        ge=0,
+        le=10**11,
+        description="Other charges the debtor's contract provides (late-payment penalties). Never the costs of "
+        "collection: this service charges none, and under French law they stay with the creditor (CPCE L111-8).",
+    )
     due_date: dt.date
-    origin: str = Field(default="", max_length=400)
+    origin: str = Field(default="", max_length=400, description="The basis of the debt (e.g. the invoice and what it was for)")
+    jurisdiction: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z]{2}$",
+        description="The law the debt is under (ISO 3166 country); by default GB for GBP, US for USD, FR otherwise",
+    )
+
+    @model_validator(mode="after")
+    def _interest_within_balance(self) -> AccountIn:
+        if self.interest_minor > self.balance_minor:
+            raise ValueError("interest_minor is part of balance_minor, so it cannot exceed it")
+        self.jurisdiction = (self.jurisdiction or _JURISDICTION_OF_CURRENCY.get(self.currency, "FR")).upper()
+        return self
 
     @field_validator("reference")
     @classmethod
@@ -201,9 +231,11 @@ class AccountOut(BaseModel):
     timezone: str
     currency: str
     balance_minor: int
+    interest_minor: int
     fees_minor: int
     due_date: dt.date
     origin: str
+    jurisdiction: str
     status: AccountStatus
     vulnerable: bool
     reminders_paused: bool
@@ -241,7 +273,7 @@ class PaymentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    reference: str = Field(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+    reference: str = Field(min_length=3, max_length=40, pattern=REFERENCE_PATTERN, description=REFERENCE_DESCRIPTION)
     amount_minor: int = Field(
         strict=True,  # money is a JSON integer, never a string or a float
         ge=-MAX_MINOR,
@@ -413,6 +445,31 @@ class AgentHoursIn(BaseModel):
 
     timezone: str = Field(examples=["Europe/Paris"])
     weekly: dict[str, list[list[str]]] = Field(examples=[{"mon": [["09:00", "12:30"], ["13:30", "18:00"]]}])
+
+
+class ReferenceFormat(BaseModel):
+    """What the creditor's file references look like: every account placed must match `pattern` in full
+    (case-insensitive; null = any reference the API accepts), and debtors asked for their reference are shown
+    `example`. The assistant recognises any such reference; matching it is the api's (nothing the debtor is
+    told reveals whether a reference exists)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    pattern: str | None = Field(default=None, max_length=200, examples=[r"HX\d{6}", r"\d{4}/\d{6}", r"FAC-\d{4}-\d{4}"])
+    example: str = Field(min_length=3, max_length=40, pattern=REFERENCE_PATTERN)
+    # Answered, never set: accounts already placed whose reference does not match the pattern.
+    accounts_not_matching: int = 0
+
+    @model_validator(mode="after")
+    def _example_matches(self) -> ReferenceFormat:
+        if self.pattern is not None:
+            try:
+                compiled = re.compile(self.pattern, re.IGNORECASE)
+            except re.error as exc:
+                raise ValueError(f"pattern is not a regular expression: {exc}") from exc
+            if not compiled.fullmatch(self.example):
+                raise ValueError("the example must match the pattern")
+        return self
 
 
 class HandoffSettings(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import (
     AccountSummary,
@@ -102,6 +102,7 @@ class ConversationContext(BaseModel):
     locked: bool
     opted_out: bool
     privacy_contact: str
+    reference_example: str
     # Only once the debtor is verified.
     account: ContextAccount | None
     # The account's active commitment, if any.
@@ -139,6 +140,37 @@ class DisputeRecordedOut(BaseModel):
 
 class OptedOutOut(BaseModel):
     status: Literal["opted_out"]
+
+
+class OtherChannelsOptOutIn(BaseModel):
+    """Asked in one channel (the web chat), an opt-out of the others on the verified account's number."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channels: list[Literal["sms", "whatsapp"]] = Field(min_length=1, max_length=2)
+
+
+class OtherChannelsOptedOutOut(BaseModel):
+    # The channels now stopped; empty when the account has no phone number to stop them on.
+    channels: list[Literal["sms", "whatsapp"]]
+
+
+class DebtorDataRequestIn(BaseModel):
+    """A data request the debtor makes in the conversation (restriction and rectification go to a person)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["access", "erasure"]
+
+
+class DebtorDataRequestOut(BaseModel):
+    number: str
+    kind: Literal["access", "erasure"]
+    status: Literal["received", "completed"]
+    # The legal deadline, as the debtor reads it (their language, their timezone).
+    deadline_text: str
+    # Access: the copy of their data, behind a signed link that asks for the date of birth.
+    document_url: str | None = None
 
 
 class _QueuedHandoff(BaseModel):

@@ -7,10 +7,8 @@ enforces the order "summary shown -> explicit agreement -> commitment", and prod
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from dataclasses import asdict
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -39,12 +37,8 @@ from api.services.errors import (
     OutsidePolicy,
     UnderCare,
 )
-from api.services.presentation import offer_view
+from api.services.presentation import debtor_today, offer_view, payment_methods, short_reference
 from api.services.records import audit, require_account
-
-
-def debtor_today(account: Account) -> dt.date:
-    return dt.datetime.now(ZoneInfo(account.timezone)).date()
 
 
 def policy_of(policy: NegotiationPolicy | None) -> offers.Policy:
@@ -183,10 +177,6 @@ def decline_offer(session: Session, conversation: Conversation, offer_id: str) -
     if row.status != "accepted":
         row.status = "declined"
     return row
-
-
-def short_reference(prefix: str, today: dt.date) -> str:
-    return f"{prefix}-{today.year}-{secrets.token_hex(4).upper()}"
 
 
 def accept_offer(
@@ -331,6 +321,10 @@ def create_confirmation(
         payment_methods=tuple(payment_methods(creditor, account, language)),
         change_plan_instructions=i18n.t("confirmation.change_plan_instructions", language),
         issued_at=utcnow(),
+        # The French rules follow the account's law, whatever language the debtor reads.
+        french_law_notice=account.jurisdiction == "FR",
+        interest_minor=account.interest_minor,
+        origin=account.origin,
     )
     confirmation = Confirmation(
         number=number,
@@ -343,12 +337,6 @@ def create_confirmation(
     session.add(confirmation)
     session.flush()
     return confirmation
-
-
-def payment_methods(creditor: Creditor, account: Account, language: str) -> list[str]:
-    methods = creditor.payment_methods or {}
-    lines = methods.get(language) or methods.get("en") or []
-    return [line.format(reference=account.reference) for line in lines]
 
 
 def confirmations_of(session: Session, account: Account) -> list[Confirmation]:

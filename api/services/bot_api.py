@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from api import i18n
 from api.core.config import Settings
-from api.models import Conversation, Creditor
+from api.models import Conversation, Creditor, utcnow
 from api.schemas.common import Language, Limits, OfferStatus, Recorded
 from api.schemas.internal import (
     AcceptedOut,
     ComplaintOut,
     ConversationContext,
+    DebtorDataRequestOut,
     DeclinedOut,
     DisputeRecordedOut,
     HandoffQueuedOut,
@@ -27,12 +30,13 @@ from api.schemas.internal import (
     OfferOut,
     OptedOutOut,
     OptionsOut,
+    OtherChannelsOptedOutOut,
     ProposalOut,
     SummaryOut,
     VerifyOut,
     VulnerabilityOut,
 )
-from api.services import arrangements, handoffs, offers, records, signing
+from api.services import arrangements, data_rights, handoffs, offers, records, signing
 from api.services.audit import audit
 from api.services.bot_context import commitment_view, conversation_context
 from api.services.errors import NotFound
@@ -111,6 +115,33 @@ def add_dispute(session: Session, conversation_id: str, reason: str | None) -> D
 def opt_out(session: Session, conversation_id: str) -> OptedOutOut:
     records.record_opt_out(session, conversation_of(session, conversation_id))
     return OptedOutOut(status="opted_out")
+
+
+def opt_out_other_channels(session: Session, conversation_id: str, channels: list[str]) -> OtherChannelsOptedOutOut:
+    conversation = conversation_of(session, conversation_id)
+    consents = records.record_phone_opt_outs(session, conversation, channels)
+    return OtherChannelsOptedOutOut.model_validate({"channels": [c.channel for c in consents]})
+
+
+def open_data_request(session: Session, settings: Settings, conversation_id: str, kind: str) -> DebtorDataRequestOut:
+    """The debtor's request for a copy of their data (made at once, behind a link that asks for the date of
+    birth) or for its erasure (carried out once the conversation is over); both with the legal deadline."""
+    conversation = conversation_of(session, conversation_id)
+    account = records.require_account(conversation)
+    request, _ = data_rights.open_request(
+        session, settings, account, kind, requested_by="debtor", note=None, now=utcnow(), conversation=conversation
+    )
+    language = language_of(conversation, settings)
+    deadline = request.deadline.astimezone(ZoneInfo(account.timezone)).date()
+    return DebtorDataRequestOut.model_validate(
+        {
+            "number": data_rights.request_number(request),
+            "kind": kind,
+            "status": request.status,
+            "deadline_text": i18n.format_date(deadline, language),
+            "document_url": signing.data_export_url(request.id, settings) if request.export_pdf is not None else None,
+        }
+    )
 
 
 def add_handoff(session: Session, conversation_id: str, *, reason: str, note: str | None) -> HandoffQueuedOut:

@@ -17,6 +17,7 @@ from api.core.config import Settings
 from api.models import Commitment, Conversation, Creditor
 from api.services import arrangements, records
 from api.services.presentation import account_view
+from api.services.verification import DEFAULT_REFERENCE_EXAMPLE
 
 # Slots a hand-back clears: whatever the bot was in the middle of before the agent took over is over.
 CLEARED_SLOTS = ("offer_id", "offer_stage", "plan_type", "plan_amount", "plan_date", "plan_frequency", "requested_slot")
@@ -84,6 +85,7 @@ def conversation_context(session: Session, conversation: Conversation, settings:
         "locked": conversation.locked_at is not None,
         "opted_out": records.is_opted_out(session, conversation.channel, conversation.channel_address),
         "privacy_contact": settings.privacy_contact,
+        "reference_example": creditor.reference_example or DEFAULT_REFERENCE_EXAMPLE,
         "account": (
             {
                 **account_view(account, creditor.name, language, arrangements.payment_methods(creditor, account, language)),
@@ -107,6 +109,7 @@ def bot_slots(context: dict[str, Any]) -> dict[str, Any]:
         "creditor_name": context["creditor_name"],
         "collector_name": context["collector_name"],
         "privacy_contact": context.get("privacy_contact"),
+        "reference_example": context.get("reference_example") or DEFAULT_REFERENCE_EXAMPLE,
         "identity": "verified" if context["verified"] else ("locked" if context["locked"] else "unverified"),
     }
     if account:

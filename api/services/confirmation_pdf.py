@@ -44,6 +44,9 @@ class ConfirmationDocument:
     issued_at: datetime
     # The L111-8 notice is owed to debtors of French accounts whatever their language; None: French documents.
     french_law_notice: bool | None = None
+    # Of principal_minor, the interest (shown apart, CPCE R124-4), and the basis of the debt.
+    interest_minor: int = 0
+    origin: str = ""
 
 
 def render_confirmation_pdf(doc: ConfirmationDocument, font_dir: Path = DEFAULT_FONT_DIR) -> bytes:
@@ -51,6 +54,8 @@ def render_confirmation_pdf(doc: ConfirmationDocument, font_dir: Path = DEFAULT_
     pdf = _ConfirmationPDF(doc, font_dir)
     _write_header(pdf, doc)
     _write_parties(pdf, doc)
+    if doc.origin:
+        _write_section(pdf, t("notice.basis", doc.language), doc.origin)
     _write_breakdown(pdf, doc)
     _write_schedule(pdf, doc)
     _write_section(pdf, t("confirmation.how_to_pay", doc.language), "\n".join(doc.payment_methods))
@@ -78,7 +83,7 @@ class DisputeAnswerDocument:
     outcome: str  # upheld | rejected
     explanation: str
     origin: str
-    principal_minor: int  # before any correction
+    principal_minor: int  # before any correction (interest included)
     fees_minor: int
     due_date: date
     corrected_principal_minor: int | None  # upheld with a corrected amount
@@ -86,6 +91,55 @@ class DisputeAnswerDocument:
     payment_methods: tuple[str, ...]
     issued_at: datetime
     french_law_notice: bool | None = None
+    interest_minor: int = 0
+
+
+@dataclass(frozen=True)
+class NoticeDocument:
+    """The first written notice (CPCE R124-4): who collects for whom, the basis of the debt, what is owed split
+    into principal, interest and other charges, the request to pay and how, and for French accounts the
+    L111-8 paragraph, in the debtor's language."""
+
+    language: str
+    confirmation_number: str  # the notice's own number, quoted by later messages
+    account_reference: str
+    creditor_name: str
+    creditor_address: str
+    collector_name: str
+    collector_address: str
+    debtor_name: str
+    currency: str
+    origin: str
+    balance_minor: int  # interest included
+    interest_minor: int
+    fees_minor: int
+    due_date: date
+    payment_methods: tuple[str, ...]
+    issued_at: datetime
+    french_law_notice: bool
+
+
+def render_notice_pdf(doc: NoticeDocument, font_dir: Path = DEFAULT_FONT_DIR) -> bytes:
+    lang = doc.language
+    rows = _amounts(doc.balance_minor, doc.interest_minor, doc.fees_minor)
+    pdf = _ConfirmationPDF(doc, font_dir, title=t("notice.title", lang))
+    _write_header(pdf, doc, title=t("notice.title", lang))
+    _write_parties(pdf, doc)
+    basis = doc.origin or t("notice.basis_unknown", lang, creditor=doc.creditor_name)
+    _write_section(pdf, t("notice.basis", lang), f"{basis}\n{t('notice.due_since', lang, date=format_date(doc.due_date, lang))}")
+    _write_heading(pdf, t("confirmation.breakdown", lang))
+    pdf.set_font(_FONT, size=10)
+    with pdf.table(col_widths=(3, 1), text_align=("LEFT", "RIGHT"), first_row_as_headings=False) as table:
+        for key, minor in rows:
+            table.row((t(key, lang), format_money(minor, doc.currency, lang)))
+        total = table.row()
+        total.cell(t("confirmation.total", lang), style=FontFace(emphasis="BOLD"))
+        total.cell(format_money(doc.balance_minor + doc.fees_minor, doc.currency, lang), style=FontFace(emphasis="BOLD"))
+    _write_section(pdf, t("notice.request", lang), t("notice.request_text", lang))
+    _write_section(pdf, t("confirmation.how_to_pay", lang), "\n".join(doc.payment_methods))
+    if doc.french_law_notice:
+        _write_section(pdf, t("confirmation.legal_l111_8_title", lang), t("confirmation.legal_l111_8", lang))
+    return bytes(pdf.output())
 
 
 def render_dispute_answer_pdf(doc: DisputeAnswerDocument, font_dir: Path = DEFAULT_FONT_DIR) -> bytes:
@@ -106,8 +160,7 @@ def render_dispute_answer_pdf(doc: DisputeAnswerDocument, font_dir: Path = DEFAU
     _write_section(pdf, t("dispute_answer.decision", lang), f"{decision}\n\n{doc.explanation}")
     facts = [
         (t("dispute_answer.origin", lang), doc.origin or "—"),
-        (t("confirmation.principal", lang), money(doc.principal_minor)),
-        (t("confirmation.fees", lang), money(doc.fees_minor)),
+        *((t(key, lang), money(minor)) for key, minor in _amounts(doc.principal_minor, doc.interest_minor, doc.fees_minor)),
         (t("dispute_answer.due_since", lang), format_date(doc.due_date, lang)),
     ]
     _write_heading(pdf, t("dispute_answer.facts", lang))
@@ -134,7 +187,9 @@ def render_dispute_answer_pdf(doc: DisputeAnswerDocument, font_dir: Path = DEFAU
 
 
 class _ConfirmationPDF(FPDF):
-    def __init__(self, doc: ConfirmationDocument | DisputeAnswerDocument, font_dir: Path, title: str | None = None) -> None:
+    def __init__(
+        self, doc: ConfirmationDocument | DisputeAnswerDocument | NoticeDocument, font_dir: Path, title: str | None = None
+    ) -> None:
         super().__init__(format="A4")
         self._doc = doc
         for style, file_name in (("", "DejaVuSans.ttf"), ("B", "DejaVuSans-Bold.ttf")):
@@ -173,7 +228,9 @@ def _check_figures(doc: ConfirmationDocument) -> None:
         raise ValueError(f"schedule adds up to {scheduled}, not to the total {doc.total_minor}")
 
 
-def _write_header(pdf: FPDF, doc: ConfirmationDocument | DisputeAnswerDocument, title: str | None = None) -> None:
+def _write_header(
+    pdf: FPDF, doc: ConfirmationDocument | DisputeAnswerDocument | NoticeDocument, title: str | None = None
+) -> None:
     pdf.set_font(_FONT, "B", 16)
     pdf.multi_cell(0, 9, title or t("confirmation.title", doc.language), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(2)
@@ -188,7 +245,7 @@ def _write_header(pdf: FPDF, doc: ConfirmationDocument | DisputeAnswerDocument, 
     )
 
 
-def _write_parties(pdf: FPDF, doc: ConfirmationDocument | DisputeAnswerDocument) -> None:
+def _write_parties(pdf: FPDF, doc: ConfirmationDocument | DisputeAnswerDocument | NoticeDocument) -> None:
     lang = doc.language
     _write_section(pdf, t("confirmation.creditor", lang), f"{doc.creditor_name}\n{doc.creditor_address}")
     activity = t("confirmation.collector_activity", lang, collector=doc.collector_name, creditor=doc.creditor_name)
@@ -197,9 +254,18 @@ def _write_parties(pdf: FPDF, doc: ConfirmationDocument | DisputeAnswerDocument)
     _write_section(pdf, t("confirmation.debtor", lang), doc.debtor_name)
 
 
+def _amounts(balance_minor: int, interest_minor: int, fees_minor: int) -> list[tuple[str, int]]:
+    """What is owed, split as CPCE R124-4 asks: principal, interest, and other charges, each on its own line."""
+    return [
+        ("confirmation.principal", balance_minor - interest_minor),
+        ("confirmation.interest", interest_minor),
+        ("confirmation.fees", fees_minor),
+    ]
+
+
 def _write_breakdown(pdf: FPDF, doc: ConfirmationDocument) -> None:
     lang, money = doc.language, lambda minor: format_money(minor, doc.currency, doc.language)
-    rows = [("confirmation.principal", doc.principal_minor), ("confirmation.fees", doc.fees_minor)]
+    rows = _amounts(doc.principal_minor, doc.interest_minor, doc.fees_minor)
     # Reductions are shown only when granted, as negative amounts, so the column adds up to the total.
     if doc.fees_waived_minor:
         rows.append(("confirmation.fees_waived", -doc.fees_waived_minor))

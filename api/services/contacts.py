@@ -42,7 +42,7 @@ from api.models import (
     Payment,
     PaymentClaim,
 )
-from api.services import contact_gate, follow_through, handoffs, outbound, records, signing
+from api.services import contact_gate, follow_through, handoffs, notices, outbound, records, signing
 from api.services.audit import audit
 from api.services.errors import OptedOut, OutsideWhatsAppWindow
 from api.services.follow_through import FollowThrough
@@ -700,9 +700,15 @@ def contact_text(
         dispute = session.get_one(Dispute, contact.dispute_id)
         link = signing.document_url(dispute.answer_confirmation_id or "", settings)
         return f"{i18n.t('contact.dispute_answer', language, link=link, **params)} {i18n.t('contact.footer', language)}"
-    if kind == ContactKind.FIRST_CONTACT or not detailed:
-        key = "first_contact" if kind == ContactKind.FIRST_CONTACT else "discreet"
-        body = i18n.t(f"contact.{key}", language, **params)
+    if kind == ContactKind.FIRST_CONTACT:
+        # The written notice (R124-4: basis, principal, interest, charges, how to pay) behind a link that
+        # opens after the date of birth: the message itself says nothing about the debt.
+        notice = notices.first_notice(session, account, settings)
+        link = signing.document_url(notice.id, settings)
+        body = i18n.t("contact.first_contact", language, notice=notice.number, link=link, **params)
+        return f"{body} {i18n.t('contact.footer', language, **params)}"
+    if not detailed:
+        body = i18n.t("contact.discreet", language, **params)
         return f"{body} {i18n.t('contact.footer', language, **params)}"
 
     def money(minor: int) -> str:

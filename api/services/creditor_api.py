@@ -5,24 +5,33 @@ Reading an account is `account_view`; each function here is one request of the c
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.models import Account, Creditor, NegotiationPolicy, utcnow
-from api.schemas.creditor import AccountIn, AgentHoursIn, HandoffSettings, PolicyIn
+from api.schemas.creditor import AccountIn, AgentHoursIn, HandoffSettings, PolicyIn, ReferenceFormat
 from api.services import contacts, follow_through, hours
 from api.services.audit import audit
-from api.services.errors import Conflict
+from api.services.errors import Conflict, ReferenceFormatMismatch
 from api.services.follow_through import FollowThrough
+from api.services.verification import DEFAULT_REFERENCE_EXAMPLE
 
 
 def _actor(creditor: Creditor) -> str:
     return f"creditor:{creditor.id}"
 
 
+def _check_reference(creditor: Creditor, reference: str) -> None:
+    if creditor.reference_pattern and not re.fullmatch(creditor.reference_pattern, reference, re.IGNORECASE):
+        raise ReferenceFormatMismatch()
+
+
 def create_account(session: Session, creditor: Creditor, values: AccountIn) -> Account:
     """A new account; Conflict when the creditor already has one with this reference (update it instead)."""
+    _check_reference(creditor, values.reference)
     exists = session.scalar(select(Account.id).where(Account.creditor_id == creditor.id, Account.reference == values.reference))
     if exists:
         raise Conflict()
@@ -38,11 +47,30 @@ def create_account(session: Session, creditor: Creditor, values: AccountIn) -> A
 
 
 def update_account(session: Session, creditor: Creditor, account: Account, values: AccountIn) -> Account:
+    _check_reference(creditor, values.reference)
     for field, value in values.model_dump().items():
         setattr(account, field, value)
     session.flush()
     audit(session, _actor(creditor), "account_updated", "account", account.reference)
     return account
+
+
+def reference_format(session: Session, creditor: Creditor) -> ReferenceFormat:
+    """The creditor's reference format, and how many of its accounts do not follow it."""
+    example = creditor.reference_example or DEFAULT_REFERENCE_EXAMPLE
+    not_matching = 0
+    if creditor.reference_pattern:
+        compiled = re.compile(creditor.reference_pattern, re.IGNORECASE)
+        references = session.scalars(select(Account.reference).where(Account.creditor_id == creditor.id))
+        not_matching = sum(1 for reference in references if not compiled.fullmatch(reference))
+    return ReferenceFormat(pattern=creditor.reference_pattern, example=example, accounts_not_matching=not_matching)
+
+
+def update_reference_format(session: Session, creditor: Creditor, values: ReferenceFormat) -> ReferenceFormat:
+    creditor.reference_pattern, creditor.reference_example = values.pattern, values.example.upper()
+    session.flush()
+    audit(session, _actor(creditor), "reference_format_updated", "creditor", creditor.id, pattern=values.pattern)
+    return reference_format(session, creditor)
 
 
 def policy(session: Session, creditor: Creditor) -> NegotiationPolicy:

@@ -55,6 +55,8 @@ from api.services.errors import Conflict
 from api.states import AccountStatus, ConversationState
 
 DEADLINE = dt.timedelta(days=30)  # "one month" (art. 12(3)), counted short
+# An erasure asked in a conversation is carried out once nothing has been said in it for this long.
+CONVERSATION_OVER_AFTER = dt.timedelta(minutes=15)
 ERASED = "[erased]"
 CLOSED = frozenset({AccountStatus.PAID, AccountStatus.CLOSED})
 # Kept on an erasure, for the retention period, because a law requires them.
@@ -67,15 +69,32 @@ LEGAL_HOLDS = {
 }
 
 
+def request_number(request: DataRequest) -> str:
+    """How the request is named to the debtor and in the console."""
+    return f"DR-{request.id:06d}"
+
+
 def open_request(
-    session: Session, settings: Settings, account: Account, kind: str, *, requested_by: str, note: str | None, now: dt.datetime
+    session: Session,
+    settings: Settings,
+    account: Account,
+    kind: str,
+    *,
+    requested_by: str,
+    note: str | None,
+    now: dt.datetime,
+    conversation: Conversation | None = None,
 ) -> tuple[DataRequest, list[str]]:
     """Records a request and carries it out when it needs no person (access, erasure, restriction). Answers
-    the request and the conversations whose Rasa trackers must be cleared (an erasure)."""
+    the request and the conversations whose Rasa trackers must be cleared (an erasure).
+
+    An erasure the debtor asks for in a conversation waits until that conversation is over (`carry_out_waiting`,
+    run by the scheduler): erasing it while the debtor is still talking would erase the answer too."""
     if account.erased_at is not None and kind != "access":
         raise Conflict()
     request = DataRequest(
         account_id=account.id,
+        conversation_id=conversation.id if conversation is not None else None,
         kind=kind,
         status="received",
         requested_by=requested_by,
@@ -87,6 +106,8 @@ def open_request(
     session.flush()
     audit(session, requested_by, "data_request_received", "data_request", request.id, kind=kind, account=account.reference)
     to_clear: list[str] = []
+    if kind == "erasure" and conversation is not None:
+        return request, to_clear
     if kind == "access":
         document = export(session, account, now)
         request.export_json = json.dumps(document, ensure_ascii=False, indent=2).encode()
@@ -104,6 +125,31 @@ def open_request(
 def _complete(session: Session, request: DataRequest, now: dt.datetime, outcome: dict[str, Any]) -> None:
     request.status, request.completed_at, request.outcome = "completed", now, outcome
     audit(session, "system", "data_request_completed", "data_request", request.id, kind=request.kind)
+
+
+def carry_out_waiting(session: Session, now: dt.datetime) -> list[str]:
+    """Carries out the erasures asked in conversations now over (nothing said in them for
+    `CONVERSATION_OVER_AFTER`, or closed); answers the conversations whose Rasa trackers must be cleared."""
+    to_clear: list[str] = []
+    waiting = session.scalars(
+        select(DataRequest)
+        .where(DataRequest.status == "received", DataRequest.kind == "erasure", DataRequest.conversation_id.is_not(None))
+        .order_by(DataRequest.id)
+    )
+    for request in waiting:
+        conversation = session.get_one(Conversation, request.conversation_id)
+        last = conversation.last_message_at or request.created_at
+        over = conversation.state == ConversationState.CLOSED or last <= now - CONVERSATION_OVER_AFTER
+        if not over and now < request.deadline:
+            continue
+        account = session.get_one(Account, request.account_id)
+        if account.erased_at is not None:  # erased meanwhile (another request, the retention job)
+            _complete(session, request, now, {"already_erased_at": account.erased_at.isoformat()})
+            continue
+        outcome, ids = erase(session, account, now, actor=request.requested_by)
+        _complete(session, request, now, outcome)
+        to_clear += ids
+    return to_clear
 
 
 def lift_restriction(session: Session, account: Account, actor: str) -> None:
@@ -270,6 +316,8 @@ def erase(session: Session, account: Account, now: dt.datetime, actor: str) -> t
         handoff.summary = {"erased": True}
     for preference in session.scalars(select(ContactPreference).where(ContactPreference.account_id == account.id)):
         session.delete(preference)
+    for earlier in session.scalars(select(DataRequest).where(DataRequest.account_id == account.id)):
+        earlier.export_json = earlier.export_pdf = None  # a copy made for an access request holds it all
     kept = dict(LEGAL_HOLDS)
     if account.status in CLOSED:
         account.debtor_name, account.phone, account.email = ERASED, None, None

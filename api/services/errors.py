@@ -252,6 +252,12 @@ class UnknownAccount(NotFound):
     code = "unknown_account"
 
 
+class ReferenceFormatMismatch(Unprocessable):
+    """The reference does not match your reference format (GET /api/v1/reference-format): check it, or change the format."""
+
+    code = "reference_format_mismatch"
+
+
 class PaymentConflict(Conflict):
     """Another payment was recorded under this external_id (it is kept as it was): give each payment its own id."""
 

@@ -6,10 +6,12 @@ Only numbers and dates are formatted here (Babel); the sentences around them liv
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from api import i18n
-from api.models import Account, Offer
+from api.models import Account, Creditor, Offer
 
 
 def account_view(account: Account, creditor_name: str, language: str, payment_methods: list[str]) -> dict[str, Any]:
@@ -76,3 +78,20 @@ def limits_view(policy: Any, account: Account, language: str, today: dt.date) ->
         "fees_waivable": bool(policy.fee_waiver_allowed and account.fees_minor),
         "fees_text": i18n.format_money(account.fees_minor, account.currency, language),
     }
+
+
+def debtor_today(account: Account) -> dt.date:
+    """Today where the debtor lives."""
+    return dt.datetime.now(ZoneInfo(account.timezone)).date()
+
+
+def short_reference(prefix: str, today: dt.date) -> str:
+    """A document's or commitment's number, e.g. CONF-2026-3F9A1C2B."""
+    return f"{prefix}-{today.year}-{secrets.token_hex(4).upper()}"
+
+
+def payment_methods(creditor: Creditor, account: Account, language: str) -> list[str]:
+    """The creditor's payment instructions in the debtor's language, with the account's reference filled in."""
+    methods = creditor.payment_methods or {}
+    lines = methods.get(language) or methods.get("en") or []
+    return [line.format(reference=account.reference) for line in lines]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.core.config import get_settings
 from api.models import (
     Account,
+    AuditEntry,
     Consent,
     ContactPreference,
     Conversation,
@@ -20,11 +21,12 @@ from api.models import (
     Message,
     PaymentClaim,
     Signal,
+    utcnow,
 )
 from api.services import handoffs
 from api.services.audit import audit
 from api.services.errors import InvalidDate, NotVerified
-from api.states import Direction
+from api.states import ConsentKind, Direction
 
 
 def last_inbound_message(session: Session, conversation: Conversation) -> Message | None:
@@ -103,6 +105,28 @@ def record_opt_out(session: Session, conversation: Conversation, actor: str = "b
     return record_consent(session, conversation, "opt_out", actor)
 
 
+def record_phone_opt_outs(session: Session, conversation: Conversation, channels: list[str], actor: str = "bot") -> list[Consent]:
+    """Opt-outs on the verified account's phone number for these channels (asked in another channel, e.g. the
+    web chat): the contacts and the outbound writer read them as if STOP had been sent on each."""
+    account = require_account(conversation)
+    if account.phone is None:
+        return []
+    recorded = []
+    for channel in channels:
+        consent = Consent(
+            account_id=account.id,
+            conversation_id=conversation.id,
+            channel=channel,
+            channel_address=account.phone,
+            kind=ConsentKind.OPT_OUT,
+        )
+        session.add(consent)
+        session.flush()
+        audit(session, actor, "opt_out_recorded", "consent", consent.id, channel=channel, asked_on=conversation.channel)
+        recorded.append(consent)
+    return recorded
+
+
 def latest_consent(session: Session, channel: str, channel_address: str) -> Consent | None:
     return session.scalar(
         select(Consent)
@@ -115,6 +139,29 @@ def latest_consent(session: Session, channel: str, channel_address: str) -> Cons
 def is_opted_out(session: Session, channel: str, channel_address: str) -> bool:
     latest = latest_consent(session, channel, channel_address)
     return latest is not None and latest.kind == "opt_out"
+
+
+# A flag raised before verification pauses the account for a person to review; a stranger naming a reference
+# may do it this many times a week, so that clearing a false flag is not undone at once, again and again.
+UNVERIFIED_FLAGS_PER_WEEK = 3
+UNVERIFIED_FLAG = "vulnerability_flagged_unverified"
+
+
+def _unverified_flags(session: Session, account: Account) -> int:
+    since = utcnow() - dt.timedelta(days=7)
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(
+                AuditEntry.action == UNVERIFIED_FLAG,
+                AuditEntry.entity == "account",
+                AuditEntry.entity_id == str(account.id),
+                AuditEntry.created_at >= since,
+            )
+        )
+        or 0
+    )
 
 
 def flag_vulnerability(
@@ -139,9 +186,16 @@ def flag_vulnerability(
         )
     if account is None and conversation.candidate_account_id:
         account = session.get(Account, conversation.candidate_account_id)
+    verified = conversation.verified_at is not None
+    if account is not None and not verified and _unverified_flags(session, account) >= UNVERIFIED_FLAGS_PER_WEEK:
+        # Someone who has not proved who they are has paused this account often enough this week (a person
+        # cleared it in between): the account waits for a verified conversation; this one still gets care.
+        audit(session, actor, "vulnerability_flag_limited", "account", account.id)
+        account = None
     if account is not None:
         account.vulnerable = True
-        audit(session, actor, "vulnerability_flagged", "account", account.id, verified=conversation.verified_at is not None)
+        action = "vulnerability_flagged" if verified else UNVERIFIED_FLAG
+        audit(session, actor, action, "account", account.id, verified=verified)
     team = None
     if not actor.startswith("agent:"):
         _, team = handoffs.request_handoff(session, conversation, "vulnerability", actor=actor)

@@ -126,6 +126,8 @@ def _written_answer(
         closed_account=close_account,
         payment_methods=tuple(arrangements.payment_methods(creditor, account, language)),
         issued_at=now,
+        french_law_notice=account.jurisdiction == "FR",
+        interest_minor=account.interest_minor,
     )
     confirmation = Confirmation(
         number=number,

@@ -38,7 +38,7 @@ class TickReport:
     deferred: int = 0
     cancelled: int = 0
     channels: set[str] = field(default_factory=set)
-    retention_erased: int = 0  # conversations erased by the retention job
+    retention_erased: int = 0  # conversations erased by the retention job and by erasures asked in them
 
 
 class Scheduler:
@@ -70,7 +70,9 @@ class Scheduler:
                 session.execute(select(func.pg_advisory_xact_lock(SWEEP_LOCK)))
             report.sweep = contacts.sweep(session, now)
         with session_scope() as session:
-            erased = data_rights.retention_sweep(session, now)
+            # Erasures asked in conversations now over, then the retention job.
+            erased = data_rights.carry_out_waiting(session, now)
+            erased += data_rights.retention_sweep(session, now)
         if erased:  # Rasa's copy goes too (best effort: a tracker Rasa no longer holds is gone already)
             report.retention_erased = len(erased)
             clear_trackers_now(self.settings, erased)

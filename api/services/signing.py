@@ -44,3 +44,13 @@ def document_url(confirmation_id: str, settings: Settings) -> str:
     opened only after the date of birth is given."""
     token = sign_token(confirmation_id, settings.secret_key, DOCUMENT_PURPOSE)
     return f"{settings.base_url}/documents/{confirmation_id}.pdf?token={token}"
+
+
+DATA_EXPORT_PURPOSE = "data-export"
+
+
+def data_export_url(request_id: int, settings: Settings) -> str:
+    """The debtor's link to the copy of their data (an access request): signed, expiring, and opened only
+    after the date of birth is given, like a written confirmation."""
+    token = sign_token(str(request_id), settings.secret_key, DATA_EXPORT_PURPOSE)
+    return f"{settings.base_url}/documents/data-exports/{request_id}.pdf?token={token}"

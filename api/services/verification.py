@@ -46,6 +46,10 @@ class VerificationResult:
     account: Account | None = None
 
 
+# What a debtor asked for their reference is shown when the creditor named no example of its own.
+DEFAULT_REFERENCE_EXAMPLE = "CR-12345"
+
+
 def normalise_reference(text: str) -> str:
     return "".join(text.split()).upper()
 

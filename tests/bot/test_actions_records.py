@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 from rasa_sdk.events import SlotSet
 
-from actions.records import ActionRecordDispute, ActionRecordOptOut, ActionRecordSignal, ActionRequestHandoff
+from actions.records import (
+    ActionAnswerStopOtherChannels,
+    ActionRecordDispute,
+    ActionRecordOptOut,
+    ActionRecordSignal,
+    ActionRequestHandoff,
+)
 from tests.bot.actions_fixtures import make_tracker, run_action
 
 OPEN = {"open_now": True, "expected_wait_minutes": 5, "next_open_text": None}
@@ -100,6 +106,37 @@ def test_a_stop_request_is_recorded_then_confirmed_once(fake_api, domain):
     outcome = run_action(ActionRecordOptOut(), make_tracker(text="STOP", intent="stop_contact"), domain)
     assert fake_api.calls() == [("POST", "/opt-out", None)]
     assert (outcome.responses, outcome.events) == (["utter_opt_out_confirmed"], [])
+
+
+def test_a_stop_in_the_web_chat_asks_whether_sms_and_whatsapp_stop_too(fake_api, domain):
+    fake_api.answer("POST", "/opt-out", {"status": "opted_out"}, status=201)
+    state = make_tracker({"channel": "webchat", "identity": "verified"}, text="stop", intent="stop_contact")
+    outcome = run_action(ActionRecordOptOut(), state, domain)
+    assert outcome.responses == ["utter_opt_out_confirmed", "utter_ask_stop_other_channels"]
+    assert SlotSet("pending_question", "stop_other_channels") in outcome.events
+
+
+def test_a_stop_in_the_web_chat_before_the_check_says_how_to_stop_the_others(fake_api, domain):
+    # Which number to stop is known only once the identity is confirmed.
+    fake_api.answer("POST", "/opt-out", {"status": "opted_out"}, status=201)
+    state = make_tracker({"channel": "webchat", "identity": "unverified"}, text="stop", intent="stop_contact")
+    outcome = run_action(ActionRecordOptOut(), state, domain)
+    assert (outcome.responses, outcome.events) == (["utter_opt_out_confirmed", "utter_stop_other_channels_how"], [])
+
+
+@pytest.mark.parametrize(
+    ("intent", "calls", "said"),
+    [
+        ("affirm", [("POST", "/opt-out/other-channels", {"channels": ["sms", "whatsapp"]})], "utter_other_channels_stopped"),
+        ("deny", [], "utter_other_channels_kept"),
+    ],
+)
+def test_the_answer_about_sms_and_whatsapp_is_recorded_per_channel(fake_api, domain, intent, calls, said):
+    fake_api.answer("POST", "/opt-out/other-channels", {"channels": ["sms", "whatsapp"]}, status=201)
+    state = make_tracker({"channel": "webchat", "identity": "verified", "pending_question": "stop_other_channels"}, intent=intent)
+    outcome = run_action(ActionAnswerStopOtherChannels(), state, domain)
+    assert fake_api.calls() == calls
+    assert (outcome.responses, outcome.events) == ([said], [SlotSet("pending_question", None)])
 
 
 def test_a_stop_request_the_api_cannot_record_is_not_confirmed(api_down, domain):

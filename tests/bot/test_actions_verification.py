@@ -124,3 +124,63 @@ def test_a_disputed_or_vulnerable_file_is_not_presented_with_the_ways_to_pay(dom
     outcome = run_action(ActionAfterVerification(), make_tracker({"identity": "verified", **slots}), domain)
     assert outcome.responses == said
     assert "utter_present_account" not in outcome.responses
+
+
+# --- the reference question -------------------------------------------------------------------------------------
+
+
+def answer_reference(domain: dict[str, Any], text: str, intent: str = "inform_identity") -> Outcome:
+    state = make_tracker(
+        {"language": "fr", "identity": "unverified", "requested_slot": "account_reference"},
+        text=text,
+        intent=intent,
+        filled={"account_reference": text},
+        active_loop="verification_form",
+    )
+    return run_action(ValidateVerificationForm(), state, domain)
+
+
+@pytest.mark.parametrize(
+    ("text", "reference"),
+    [
+        ("HX482913", "HX482913"),
+        ("c'est le 2024/000123", "2024/000123"),
+        ("fac-2023-0045", "FAC-2023-0045"),
+        ("123456789", "123456789"),
+    ],
+)
+def test_each_creditors_reference_format_is_taken(domain, text, reference):
+    outcome = answer_reference(domain, text)
+    assert outcome.responses == []
+    assert SlotSet("account_reference", reference) in outcome.events
+
+
+def test_a_greeting_that_opens_the_form_is_not_told_it_is_a_wrong_reference(domain):
+    outcome = answer_reference(domain, "bonjour", intent="greet")
+    assert outcome.responses == []
+    assert SlotSet("account_reference", None) in outcome.events
+
+
+def test_an_answer_without_a_reference_is_told_what_one_looks_like(domain):
+    outcome = answer_reference(domain, "je ne sais pas")
+    assert outcome.responses == ["utter_reference_not_understood"]
+
+
+# --- what was asked before the check --------------------------------------------------------------------------
+
+ERASURE = {"number": "DR-000007", "kind": "erasure", "status": "received", "deadline_text": "1 janvier 2027"}
+
+
+def test_a_data_request_asked_before_the_check_is_recorded_right_after_it(fake_api, domain):
+    fake_api.answer("POST", "/data-requests", ERASURE, status=201)
+    state = make_tracker({"identity": "verified", "pending_request": "request_erasure"})
+    outcome = run_action(ActionAfterVerification(), state, domain)
+    assert fake_api.calls() == [("POST", "/data-requests", {"kind": "erasure"})]
+    assert (outcome.responses, outcome.events) == (["utter_erasure_recorded"], [SlotSet("pending_request", None)])
+
+
+def test_a_request_asked_before_a_check_that_failed_is_forgotten(fake_api, domain):
+    state = make_tracker({"identity": "locked", "pending_request": "request_data_access"})
+    outcome = run_action(ActionAfterVerification(), state, domain)
+    assert fake_api.requests == []
+    assert (outcome.responses, outcome.events) == (["utter_verification_locked"], [SlotSet("pending_request", None)])

@@ -18,6 +18,7 @@ from bot.parsing import (
     parse_date_of_birth,
     parse_frequency,
     parse_number_words,
+    parse_reference_answer,
 )
 
 TODAY = datetime.date(2026, 5, 20)  # a Wednesday
@@ -467,9 +468,57 @@ def test_find_reference(text: str, expected: str) -> None:
     assert find_reference(text) == expected
 
 
-@pytest.mark.parametrize("text", ["CR-12", "C-10001", "ABCDE-10001", "CR10001x", "30 euros", "15/12/2026", ""])
-def test_find_reference_needs_letters_dash_digits(text: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The formats creditors print (issue: each creditor's reference must be understood).
+        ("HX482913", "HX482913"),
+        ("ma référence c'est hx482913 merci", "HX482913"),
+        ("dossier 2024/000123", "2024/000123"),
+        ("my file is FAC-2023-0045, born 04/05/1990", "FAC-2023-0045"),
+        ("ref C-10001", "C-10001"),
+        ("réf ABCDE-10001.", "ABCDE-10001"),
+    ],
+)
+def test_find_reference_in_each_creditors_format(text: str, expected: str) -> None:
+    assert find_reference(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "CR-12",
+        "30 euros",
+        "1200eur",
+        "15/12/2026",
+        "je paierai le 12/05",
+        "0612345678",
+        "06-12-34-56-78",
+        "14h30",
+        "3x100",
+        "EC1A1BB",
+        "SW1A 1AA",
+        "10000.50",
+        "john.doe123@example.com",
+        "le 2ème mois",
+        "",
+    ],
+)
+def test_find_reference_leaves_amounts_dates_phones_and_postcodes(text: str) -> None:
     assert find_reference(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("123456789", "123456789"), ("  hx482913 ", "HX482913"), ("2024/000123.", "2024/000123"), ("CR-10001", "CR-10001")],
+)
+def test_a_reply_to_the_reference_question_may_be_the_reference_alone(text: str, expected: str) -> None:
+    assert parse_reference_answer(text) == expected
+
+
+@pytest.mark.parametrize("text", ["bonjour", "15/12/2026", "1200eur", "14h30", "je ne sais pas", "12"])
+def test_a_reply_that_is_not_a_reference(text: str) -> None:
+    assert parse_reference_answer(text) is None
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 import time
@@ -197,8 +198,12 @@ def test_a_newly_placed_account_gets_its_first_contact_and_nothing_about_the_deb
     body = opening["body"]
     for required in ("assistant automatis", "recouvrement", "Lumière Énergie SA", "créance", "serviront", "STOP"):
         assert to_gsm7(required) in body, (required, body)  # as rendered for SMS
+    # It links to the written notice (opened with the date of birth); the link and the notice's number aside,
+    # it says nothing of the debt.
+    assert re.search(r"https?://\S+/l/[\w-]+", body) and re.search(r"AVIS-\d{4}-[0-9A-F]{8}", body), body
+    plain = re.sub(r"AVIS-\d{4}-[0-9A-F]{8}", "", re.sub(r"https?://\S+", "", body))
     for detail in ("456", account["reference"], "Marie", "Facture"):
-        assert detail not in body
+        assert detail not in plain
     # The debtor answers: the bot opens with its disclosure and verifies before anything else.
     answer = bodies(phone.say("oui c'est moi, de quoi s'agit-il ?"))
     assert "456" not in answer and account["reference"] not in answer

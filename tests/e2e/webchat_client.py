@@ -14,9 +14,11 @@ QUIET_AFTER_LAST_REPLY = 1.0
 
 
 class WebChatDebtor:
-    def __init__(self, base_url: str, language: str, session_id: str | None = None) -> None:
+    def __init__(self, base_url: str, language: str, session_id: str | None = None, creditor: int | None = None) -> None:
         self.base_url = base_url
         self.language = language
+        # The creditor whose site the widget is on (the page's customData.creditor); None: the default one.
+        self.creditor = creditor
         self.sio = socketio.AsyncClient()
         # The session asked for (a widget reloading its page names the one it was given); the server decides.
         self.requested_session_id = session_id
@@ -35,6 +37,10 @@ class WebChatDebtor:
         return self
 
     @property
+    def custom_data(self) -> dict[str, Any]:
+        return {"language": self.language, **({"creditor": self.creditor} if self.creditor is not None else {})}
+
+    @property
     def address(self) -> str:
         """The conversation's channel address in the database (a digest of the session id the server issued)."""
         assert self.session_id is not None
@@ -43,13 +49,24 @@ class WebChatDebtor:
     async def __aexit__(self, *exc: object) -> None:
         await self.sio.disconnect()
 
+    async def wait_for(self, words: str, timeout: float) -> list[dict[str, Any]]:
+        """The replies that arrive, without the debtor writing, until one holds `words` (e.g. the answer relayed
+        once a service is back)."""
+        seen: list[dict[str, Any]] = []
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not any(words in r.get("text", "") for r in seen):
+            remaining = deadline - asyncio.get_running_loop().time()
+            seen.append(await asyncio.wait_for(self._replies.get(), max(remaining, 0.01)))
+        self.transcript += [("bot", r.get("text", "")) for r in seen]
+        return seen
+
     async def say(self, text: str, session_id: str | None = None) -> list[dict[str, Any]]:
         """Sends one message and returns the bot's replies to it (all of them, in order). `session_id` names
         another session in the message, as a forger would; by default, this socket's own."""
         self.transcript.append(("debtor", text))
         await self.sio.emit(
             "user_uttered",
-            {"message": text, "session_id": session_id or self.session_id, "customData": {"language": self.language}},
+            {"message": text, "session_id": session_id or self.session_id, "customData": self.custom_data},
         )
         replies = [await asyncio.wait_for(self._replies.get(), FIRST_REPLY_TIMEOUT)]
         while True:

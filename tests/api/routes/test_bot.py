@@ -6,10 +6,11 @@ import io
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import select
 
 from api.core.config import get_settings
 from api.db import session_scope
-from api.models import Conversation, Creditor
+from api.models import Account, Conversation, Creditor
 
 
 def new_conversation(address: str = "test-session-1") -> str:
@@ -166,6 +167,30 @@ def test_opt_out_and_signals_are_recorded(client, actions_headers, creditor_head
     account = client.get("/api/v1/accounts/CR-10001", headers=creditor_headers).json()
     assert [(s["kind"], s["confidence"]) for s in account["signals"]] == [("hardship", 0.93)]
     assert [(c["channel"], c["kind"]) for c in account["consents"]] == [("webchat", "opt_out")]
+
+
+def test_a_stop_in_the_web_chat_stops_sms_and_whatsapp_on_the_accounts_number_when_asked(
+    client, actions_headers, creditor_headers, conversation_id
+):
+    from api.services import records
+
+    path = "/opt-out/other-channels"
+    # Before the check, which number to stop is unknown.
+    assert bot(client, actions_headers, "POST", conversation_id, path, {"channels": ["sms"]}).status_code == 403
+    verify(client, actions_headers, conversation_id, date_of_birth="1985-03-12")
+    bot(client, actions_headers, "POST", conversation_id, "/opt-out")
+    answer = bot(client, actions_headers, "POST", conversation_id, path, {"channels": ["sms", "whatsapp"]})
+    assert answer.status_code == 201 and answer.json() == {"channels": ["sms", "whatsapp"]}
+    account = client.get("/api/v1/accounts/CR-10001", headers=creditor_headers).json()
+    assert sorted((c["channel"], c["kind"]) for c in account["consents"]) == [
+        ("sms", "opt_out"),
+        ("webchat", "opt_out"),
+        ("whatsapp", "opt_out"),
+    ]
+    with session_scope() as session:  # what the contacts and the outbound writer read
+        assert records.is_opted_out(session, "sms", account["phone"])
+        assert records.is_opted_out(session, "whatsapp", account["phone"])
+    assert bot(client, actions_headers, "POST", conversation_id, path, {"channels": ["webchat"]}).status_code == 422
 
 
 def test_vulnerability_flags_the_account_hands_over_first_and_gives_support_resources(
@@ -368,3 +393,36 @@ def test_a_second_creditors_debtor_verifies_on_that_creditors_web_chat(client, a
     with session_scope() as session:
         assert session.get(Conversation, conversation_id).creditor_id == other_id
         assert session.get(Conversation, unknown).creditor_id != other_id
+
+
+def test_strangers_naming_a_reference_can_pause_it_only_a_few_times_a_week(client, actions_headers, creditor_headers):
+    """Distress before verification flags the named account (a flag only protects); once a person has cleared
+    it, a stranger cannot pause the account again and again: past the weekly allowance, the account waits for
+    a verified conversation. Every such conversation still gets care and a person."""
+    from api.services.records import UNVERIFIED_FLAGS_PER_WEEK
+
+    def stranger_in_distress(n: int) -> dict:
+        conversation_id = new_conversation(f"stranger-{n}")
+        answer = bot(client, actions_headers, "POST", conversation_id, "/vulnerability", {"claimed_reference": "CR-10002"})
+        assert answer.status_code == 201, answer.text
+        return answer.json()
+
+    def flagged() -> bool:
+        return client.get("/api/v1/accounts/CR-10002", headers=creditor_headers).json()["vulnerable"]
+
+    for n in range(UNVERIFIED_FLAGS_PER_WEEK):
+        assert stranger_in_distress(n)["support_resources"]
+        assert flagged()
+        with session_scope() as session:  # a person reviews it and clears it
+            session.scalar(select(Account).where(Account.reference == "CR-10002")).vulnerable = False
+    answer = stranger_in_distress(99)
+    assert answer["support_resources"]  # care is still given
+    assert not flagged()
+    # A verified debtor's distress always flags their account.
+    conversation_id = new_conversation("the-debtor")
+    verified = bot(
+        client, actions_headers, "POST", conversation_id, "/verify", {"reference": "CR-10002", "date_of_birth": "1972-11-02"}
+    )
+    assert verified.json()["status"] == "verified"
+    assert bot(client, actions_headers, "POST", conversation_id, "/vulnerability", {}).status_code == 201
+    assert flagged()

@@ -31,6 +31,7 @@ VALUES = {
     "missed_date": "15 septembre 2027",
     "reference": "COM-2026-1A2B3C4D",
     "link": "https://pay.example.fr/l/AbCdEfGh",
+    "notice": "AVIS-2026-1A2B3C4D",
 }
 DEBT_DETAILS = {"amount", "next_amount", "paid", "remaining", "date", "next_date", "missed_date", "reference"}
 KEYS = sorted(set(TEXTS["fr"]) - {"footer"})

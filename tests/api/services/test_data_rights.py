@@ -214,3 +214,60 @@ def test_the_retention_job_erases_accounts_closed_longer_than_the_creditors_rete
         assert session.get_one(Account, full_account["account_id"]).erased_at is not None
         assert session.scalar(select(Account.erased_at).where(Account.reference == "CR-10002")) is None
     assert SECRET not in everything_in_the_database()
+
+
+# --- asked by the debtor in the conversation ------------------------------------------------------------------
+
+
+def debtor_asks(client, actions_headers, conversation_id: str, kind: str):
+    return client.post(
+        f"/internal/v1/conversations/{conversation_id}/data-requests", json={"kind": kind}, headers=actions_headers
+    )
+
+
+def test_a_debtor_asking_for_their_data_gets_it_behind_their_date_of_birth(full_account, client, actions_headers):
+    answer = debtor_asks(client, actions_headers, full_account["conversation_id"], "access")
+    assert answer.status_code == 201, answer.text
+    view = answer.json()
+    assert view["number"].startswith("DR-") and view["status"] == "completed" and view["deadline_text"]
+    link = view["document_url"].removeprefix(get_settings().base_url)
+    assert "date_of_birth" in client.get(link).text  # the link alone shows nothing
+    assert client.post(link, data={"date_of_birth": "1990-01-01"}).status_code == 403
+    opened = client.post(link, data={"date_of_birth": "1985-03-12"})
+    assert opened.status_code == 200 and opened.content.startswith(b"%PDF")
+    forged = link.replace(f"/{link.split('/')[-1].split('.')[0]}.pdf", "/999.pdf")
+    assert client.get(forged).status_code in (400, 403, 404)
+
+
+def test_an_unverified_conversation_cannot_ask_for_the_data(full_account, client, actions_headers):
+    with session_scope() as session:
+        stranger = Conversation(creditor_id=1, channel="webchat", channel_address="stranger")
+        session.add(stranger)
+        session.flush()
+        stranger_id = stranger.id
+    assert debtor_asks(client, actions_headers, stranger_id, "access").status_code == 403
+
+
+def test_an_erasure_asked_in_a_conversation_waits_until_it_is_over(full_account, client, actions_headers):
+    answer = debtor_asks(client, actions_headers, full_account["conversation_id"], "erasure")
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["status"] == "received" and answer.json()["document_url"] is None
+    now = utcnow()
+    with session_scope() as session:
+        session.get_one(Conversation, full_account["conversation_id"]).last_message_at = now
+    Scheduler(get_settings()).tick(now + dt.timedelta(minutes=5))  # the debtor may still be talking
+    assert SECRET in everything_in_the_database()
+    report = Scheduler(get_settings()).tick(now + dt.timedelta(minutes=16))
+    assert report.retention_erased >= 1
+    assert SECRET not in everything_in_the_database() and NOTE not in everything_in_the_database()
+    with session_scope() as session:
+        account = session.get_one(Account, full_account["account_id"])
+        assert account.erased_at is not None
+    assert debtor_asks(client, actions_headers, full_account["conversation_id"], "erasure").status_code in (403, 404, 409)
+
+
+def test_an_erasure_also_removes_an_earlier_copy_of_the_data(full_account, client, actions_headers, creditor_headers):
+    copy = debtor_asks(client, actions_headers, full_account["conversation_id"], "access").json()
+    assert request(client, creditor_headers, "erasure").status_code == 201
+    link = copy["document_url"].removeprefix(get_settings().base_url)
+    assert client.post(link, data={"date_of_birth": "1985-03-12"}).status_code == 404
