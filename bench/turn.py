@@ -379,6 +379,13 @@ def _rasa_model_loaded(status_url: str) -> bool:
 
 def start_baseline_rasa(model: Path, stack: Stack, log_dir: Path) -> Service:
     port = free_port()
+    # The same kind of tracker store as the stack's Rasa (a database of its own), so that the comparison
+    # measures the api and nothing else.
+    endpoints = log_dir / "rasa-baseline-endpoints.yml"
+    endpoints.write_text(
+        "tracker_store:\n  type: bot.tracker_store.ErasableSQLTrackerStore\n"
+        f"  url: sqlite:///{(log_dir / 'rasa-baseline-trackers.db').resolve()}\n"
+    )
     service = Service(
         "rasa-baseline",
         [
@@ -393,6 +400,8 @@ def start_baseline_rasa(model: Path, stack: Stack, log_dir: Path) -> Service:
             "127.0.0.1",
             "--credentials",
             "credentials.yml",
+            "--endpoints",
+            str(endpoints),
         ],
         f"http://127.0.0.1:{port}/status",
         stack._env(),

@@ -13,7 +13,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +26,12 @@ RASA_BIN = ROOT / ".venv" / "rasa" / "bin"
 API_BIN = ROOT / ".venv" / "api" / "bin"
 if str(ROOT) not in sys.path:  # `python scripts/stack.py` (make run): the api's modules are importable too
     sys.path.insert(0, str(ROOT))
+
+
+# Supervision: the longest pause before restarting a service that keeps dying, and how long a service must
+# stay up for its next death to count as new (the pause starts again from 1 s).
+MAX_BACKOFF = 30.0
+STABLE_AFTER = 60.0
 
 
 def free_port() -> int:
@@ -40,8 +48,14 @@ class Service:
     env: dict[str, str]
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
+    # Supervision: stopped on purpose (not restarted), restarts so far, and when the current run began.
+    stopped: bool = False
+    restarts: int = 0
+    started_at: float = 0.0
 
     def start(self) -> None:
+        self.stopped = False
+        self.started_at = time.monotonic()
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             self.command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -59,7 +73,12 @@ class Service:
             return response.status_code == 200 and bool(response.json().get("model_file"))
         return response.status_code == 200
 
+    def died(self) -> bool:
+        """It exited without being asked to."""
+        return not self.stopped and self.process is not None and self.process.poll() is not None
+
     def stop(self) -> None:
+        self.stopped = True
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
@@ -77,8 +96,13 @@ class Stack:
     database_url: str | None = None
     twilio_port: int | None = 8010
     log_dir: Path = ROOT / "var" / "log"
+    # Where Rasa keeps the conversations' state (a database URL); default: SQLite beside the logs' folder.
+    tracker_store_url: str | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     services: list[Service] = field(default_factory=list)
+    _supervisor: threading.Thread | None = None
+    _supervising: threading.Event = field(default_factory=threading.Event)
+    _changing: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def api_url(self) -> str:
@@ -87,6 +111,10 @@ class Stack:
     @property
     def rasa_url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def rasa_tracker_store_url(self) -> str:
+        return self.tracker_store_url or f"sqlite:///{(self.log_dir.parent / 'rasa-trackers.db').resolve()}"
 
     @property
     def twilio_url(self) -> str:
@@ -101,6 +129,7 @@ class Stack:
                 "API_URL": self.api_url,
                 "RASA_URL": self.rasa_url,
                 "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.actions_port}/webhook",
+                "RASA_TRACKER_STORE_URL": self.rasa_tracker_store_url,
                 # Rasa -> action server secret; a deployment sets its own (refused as is in production).
                 "ACTION_SERVER_TOKEN": os.environ.get("ACTION_SERVER_TOKEN", "dev-action-server-token"),
                 "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
@@ -228,13 +257,50 @@ class Stack:
     def restart(self, name: str, timeout: float = 240) -> None:
         """Stops one service and starts it again (fault tests: Rasa away, api restarted)."""
         service = self.service(name)
-        service.stop()
-        service.start()
+        with self._changing:
+            service.stop()
+            service.start()
         self.wait_ready([service], timeout)
 
+    def supervise(self, report: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True)) -> None:
+        """Restarts, in a thread of its own, any service that dies, after a pause that doubles with each quick
+        death (1 s up to `MAX_BACKOFF`; back to 1 s after `STABLE_AFTER` up): the other services keep serving
+        meanwhile (the api answers debtors with its holding reply and relays their messages once Rasa is back)."""
+        if self._supervisor is not None:
+            return
+        self._supervising.clear()
+
+        def loop() -> None:
+            due: dict[str, float] = {}
+            while not self._supervising.wait(0.5):
+                with self._changing:
+                    for service in self.services:
+                        if not service.died():
+                            continue
+                        now = time.monotonic()
+                        if service.name not in due:
+                            quick = now - service.started_at < STABLE_AFTER
+                            pause = min(MAX_BACKOFF, 2.0**service.restarts) if quick else 1.0
+                            service.restarts = service.restarts + 1 if quick else 0
+                            due[service.name] = now + pause
+                            code = service.process.returncode if service.process else None
+                            report(f"{service.name} stopped unexpectedly (exit {code}); restarting in {pause:.0f} s")
+                        elif now >= due[service.name]:
+                            del due[service.name]
+                            service.start()
+                            report(f"{service.name} restarted; see {service.log_path}")
+
+        self._supervisor = threading.Thread(target=loop, name="stack-supervisor", daemon=True)
+        self._supervisor.start()
+
     def stop(self) -> None:
-        for service in reversed(self.services):
-            service.stop()
+        if self._supervisor is not None:
+            self._supervising.set()
+            self._supervisor.join()
+            self._supervisor = None
+        with self._changing:
+            for service in reversed(self.services):
+                service.stop()
 
 
 def main() -> None:
@@ -263,12 +329,10 @@ def main() -> None:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
+    # A service that dies is restarted while the others keep serving: one crash takes no debtor offline.
+    stack.supervise()
     try:
         while not stopping:
-            for service in stack.services:
-                if service.process and service.process.poll() is not None:
-                    print(f"{service.name} stopped unexpectedly; see {service.log_path}", file=sys.stderr)
-                    stopping = True
             time.sleep(0.5)
     finally:
         print("\nStopping...", flush=True)

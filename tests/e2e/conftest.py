@@ -51,6 +51,8 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         },
     )
     stack.start()
+    # As `make run` does: a service that dies is restarted (the fault tests kill them).
+    stack.supervise()
     # The tests run at any hour: the agents' team is at work all the time, unless a test says otherwise.
     settings = {"agent_hours": ALWAYS_OPEN, "expected_wait_minutes": 10, "review_disputes": False}
     answer = httpx.put(f"{stack.api_url}/api/v1/handoff-settings", json=settings, headers={"X-API-Key": CREDITOR_KEY})

@@ -1,0 +1,91 @@
+"""Rasa keeps the conversations' state in a database (bot/tracker_store.py): a Rasa restart in the middle of a
+negotiation forgets nothing, and an erasure leaves none of what the debtor said in Rasa's store either."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+from sqlalchemy import create_engine, text
+
+from tests.e2e.accounts import new_account
+from tests.e2e.webchat_client import WebChatDebtor, texts
+
+SECRET = "ma fille est a l'hopital depuis mardi, je ne peux pas tout payer"
+
+
+def tracker_rows(stack, needle: str) -> int:
+    """How many of Rasa's stored events hold `needle` (a search of Rasa's tracker store)."""
+    with create_engine(stack.rasa_tracker_store_url).connect() as db:
+        return db.execute(text("select count(*) from events where data like :n"), {"n": f"%{needle}%"}).scalar_one()
+
+
+def test_a_rasa_restart_in_the_middle_of_a_negotiation_forgets_nothing(stack, creditor):
+    account = new_account(creditor, "fr")
+
+    async def conversation() -> tuple[str, str]:
+        async with WebChatDebtor(stack.api_url, "fr") as debtor:
+            for message in ("Bonjour", account["reference"]):
+                await debtor.say(message)
+            assert account["debtor_name"] in texts(await debtor.say("12/03/1985"))
+            options = texts(await debtor.say("J'ai perdu mon emploi, je ne peux pas tout payer d'un coup"))
+            # Rasa dies without warning, and comes back.
+            rasa = stack.service("rasa")
+            rasa.process.send_signal(signal.SIGKILL)
+            rasa.process.wait()
+            stack.restart("rasa")
+            # The same negotiation goes on: still verified (no identity question), the plan understood.
+            counter = texts(await debtor.say("je peux payer 30 euros par mois"))
+            return options, counter
+
+    options, counter = asyncio.run(conversation())
+    assert "50,00" in counter or "30,00" in counter, counter
+    assert "référence" not in counter.lower() and "date de naissance" not in counter.lower(), counter
+    assert options
+
+
+def test_rasa_killed_during_a_turn_comes_back_by_itself_and_the_message_is_answered(stack, creditor):
+    """The api answers at once that the assistant is unavailable, keeps the message, and relays it once the
+    supervisor has Rasa back: the answer arrives without the debtor writing again, still verified."""
+    account = new_account(creditor, "fr")
+
+    async def conversation() -> tuple[str, str]:
+        async with WebChatDebtor(stack.api_url, "fr") as debtor:
+            for message in ("Bonjour", account["reference"]):
+                await debtor.say(message)
+            assert account["debtor_name"] in texts(await debtor.say("12/03/1985"))
+            rasa = stack.service("rasa")
+            os.killpg(rasa.process.pid, signal.SIGKILL)  # nobody restarts it but the supervisor
+            rasa.process.wait()
+            holding = texts(await debtor.say("combien je dois exactement ?"))
+            answer = texts(await debtor.wait_for("380,00", timeout=240))
+            return holding, answer
+
+    holding, answer = asyncio.run(conversation())
+    assert "indisponible" in holding.lower() or "instant" in holding.lower(), holding
+    assert "380,00" in answer
+    stack.wait_ready([stack.service("rasa")])
+    stored = creditor.get(f"/api/v1/accounts/{account['reference']}").json()
+    (conversation_view,) = [c for c in stored["conversations"] if c["channel"] == "webchat"]
+    assert conversation_view["verified_at"]
+
+
+def test_an_erasure_leaves_nothing_of_what_the_debtor_said_in_rasas_store(stack, creditor):
+    account = new_account(creditor, "fr")
+
+    async def conversation() -> None:
+        async with WebChatDebtor(stack.api_url, "fr") as debtor:
+            for message in ("Bonjour", account["reference"], "12/03/1985", SECRET):
+                await debtor.say(message)
+
+    asyncio.run(conversation())
+    assert tracker_rows(stack, "depuis mardi") >= 1
+    erased = creditor.post(f"/api/v1/accounts/{account['reference']}/data-requests", json={"kind": "erasure"})
+    assert erased.status_code == 201, erased.text
+    outcome = erased.json()["outcome"]
+    assert outcome["rasa_trackers_cleared"] >= 1 and "rasa_trackers_not_cleared" not in outcome, outcome
+    assert tracker_rows(stack, "depuis mardi") == 0
+    with create_engine(stack.database_url).connect() as db:
+        found = db.execute(text("select count(*) from messages where text like '%depuis mardi%'")).scalar_one()
+    assert found == 0
