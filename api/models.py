@@ -208,6 +208,8 @@ class Message(Base):
     # Outbox bookkeeping (SMS/WhatsApp outbound only).
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # When the outbox first took it to send: a provider's message to the same number since then may be this one.
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     segments: Mapped[int | None] = mapped_column(Integer)
     encoding: Mapped[str | None] = mapped_column(String(8))

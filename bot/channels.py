@@ -1,4 +1,5 @@
-"""The Rasa side of SMS and WhatsApp: messages relayed by the api, answered as the `twilio` output channel.
+"""The Rasa side of the api's relay: web-chat messages (the REST channel, keeping the api's metadata) and SMS
+and WhatsApp messages, answered as the `twilio` output channel.
 
 The api is the only door Twilio knows (it checks signatures, keeps every message, applies opt-out and the
 WhatsApp window, and sends through its outbox). It relays SMS and WhatsApp messages here rather than to
@@ -13,11 +14,20 @@ from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 import structlog
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 structlogger = structlog.get_logger()
+
+
+class RestWithMetadataInput(RestInput):
+    """Rasa's REST channel (`/webhooks/rest/webhook`), keeping the metadata the api sends with each message
+    (its channel, language, and the turn's key that lets it find a turn Rasa took but could not answer)."""
+
+    def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
+        return (request.json or {}).get("metadata")
 
 
 class TwilioRelayOutput(CollectingOutputChannel):

@@ -450,6 +450,35 @@ def create_app(settings: FakeTwilioSettings | None = None) -> FastAPI:
             status_code=201,
         )
 
+    @app.get(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json")
+    async def list_sent_messages(account_sid: str, request: Request) -> JSONResponse:
+        """Twilio's message list, newest first, filtered by `To` and `From` as Twilio does (`PageSize` at most)."""
+        credentials = basic_auth_credentials(request.headers.get("authorization"))
+        if credentials != (settings.account_sid, settings.auth_token):
+            return twilio_error(401, 20003, "Authenticate")
+        to, sender = request.query_params.get("To"), request.query_params.get("From")
+        size = int(request.query_params.get("PageSize") or 50)
+        found = [m for m in reversed(state.messages) if (to is None or m.to == to) and (sender is None or m.from_ == sender)]
+        uri = f"/{API_VERSION}/Accounts/{settings.account_sid}/Messages.json"
+        listed = [
+            {
+                "sid": m.sid,
+                "account_sid": settings.account_sid,
+                "to": m.to,
+                "from": m.from_,
+                "body": m.body,
+                "status": "sent",
+                "num_segments": str(m.num_segments),
+                "direction": "outbound-api",
+                "date_created": rfc2822(m.created_at),
+                "date_updated": rfc2822(m.created_at),
+                "date_sent": rfc2822(m.created_at),
+            }
+            for m in found[:size]
+        ]
+        page = {"first_page_uri": uri, "next_page_uri": None, "previous_page_uri": None, "page": 0, "page_size": size}
+        return JSONResponse({"messages": listed, "uri": uri, "start": 0, "end": max(len(listed) - 1, 0), **page})
+
     @app.get("/_fake/health")
     async def health() -> dict[str, str]:
         return {"status": "ok"}

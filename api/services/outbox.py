@@ -6,6 +6,12 @@ retries transient failures (HTTP 429, 5xx, network errors) with exponential back
 `failed`; delivery reports move a sent message to `delivered`, `undelivered` or `failed`. Rows left
 `pending` when the api stopped are sent after restart. The outbound rules are checked again as a message
 leaves (`outbound.blocked_reason`), whatever queued it.
+
+Sent once: a row is claimed before it is sent (two processes never send the same one). When a send may
+have reached the provider without our knowing (a timeout after the request left, a stop in the middle of a
+send), the row is marked `maybe sent`, and before it is sent again the provider's own list of messages to
+that number since the first claim is searched for it (`PhoneSender.find_sent`): found, it is recorded as
+sent under the provider's id; not found, it is sent.
 """
 
 from __future__ import annotations
@@ -61,15 +67,24 @@ class Sent:
 
 
 class SendFailed(Exception):
-    """The transport could not send; `transient` failures are retried."""
+    """The transport could not send; `transient` failures are retried. `maybe_sent`: the request may have
+    reached the provider (a timeout after it left), so the provider is asked before sending again."""
 
-    def __init__(self, detail: str, *, transient: bool) -> None:
+    def __init__(self, detail: str, *, transient: bool, maybe_sent: bool = False) -> None:
         super().__init__(detail)
-        self.detail, self.transient = detail, transient
+        self.detail, self.transient, self.maybe_sent = detail, transient, maybe_sent
 
 
 class PhoneSender(Protocol):
     def send(self, message: PhoneMessage) -> Sent: ...
+
+    def find_sent(self, message: PhoneMessage, since: dt.datetime) -> Sent | None:
+        """The provider's record of this message, created since `since`, if it has one."""
+        ...
+
+
+# The error of a row whose last send may have reached the provider.
+MAYBE_SENT = "maybe sent: "
 
 
 class Outbox:
@@ -99,10 +114,14 @@ class Outbox:
             self._wake.clear()
 
     def recover_interrupted(self) -> int:
-        """Messages caught mid-send by a stop go back to `pending` (Twilio may, rarely, get them twice)."""
+        """Messages caught mid-send by a stop go back to `pending`, marked `maybe sent`: the provider is asked
+        for them before they are sent again."""
         with session_scope() as session:
             return rows_changed(
-                session, update(Message).where(Message.status == MessageStatus.SENDING).values(status=MessageStatus.PENDING)
+                session,
+                update(Message)
+                .where(Message.status == MessageStatus.SENDING)
+                .values(status=MessageStatus.PENDING, error=MAYBE_SENT + "interrupted"),
             )
 
     def due(self) -> list[int]:
@@ -134,17 +153,26 @@ class Outbox:
             return "not_due"
         with session_scope() as session:
             message = session.get_one(Message, message_id)
+            message.claimed_at = message.claimed_at or utcnow()
+            since, maybe_sent = message.claimed_at, (message.error or "").startswith(MAYBE_SENT)
             conversation = session.get_one(Conversation, message.conversation_id)
+            channel = conversation.channel
             reason = blocked_reason(session, self.settings, message, conversation)
-            if reason:
+            if reason and not maybe_sent:
                 message.status, message.error = "blocked", reason
                 log.info("outbound_blocked", message_id=message_id, reason=reason, channel=conversation.channel)
                 return "blocked"
             outgoing = self._phone_message(message, conversation)
         try:
-            sent = self.sender.send(outgoing)
+            sent = self.sender.find_sent(outgoing, since) if maybe_sent else None
+            if sent is not None:
+                log.info("outbound_found_at_provider", message_id=message_id)
+            elif reason:  # it did not leave, and may not leave any more
+                return self._blocked(message_id, reason, channel)
+            else:
+                sent = self.sender.send(outgoing)
         except SendFailed as exc:
-            return self._failed(message_id, exc.detail[:400], exc.transient)
+            return self._failed(message_id, exc.detail[:380], exc.transient, maybe_sent=exc.maybe_sent or maybe_sent)
         with session_scope() as session:
             message = session.get_one(Message, message_id)
             message.status, message.error = "sent", None
@@ -170,11 +198,18 @@ class Outbox:
             variables=payload.get("variables") or None,
         )
 
-    def _failed(self, message_id: int, error: str, transient: bool) -> str:
+    def _blocked(self, message_id: int, reason: str, channel: str) -> str:
+        with session_scope() as session:
+            message = session.get_one(Message, message_id)
+            message.status, message.error = "blocked", reason
+        log.info("outbound_blocked", message_id=message_id, reason=reason, channel=channel)
+        return "blocked"
+
+    def _failed(self, message_id: int, error: str, transient: bool, *, maybe_sent: bool = False) -> str:
         with session_scope() as session:
             message = session.get_one(Message, message_id)
             message.attempts += 1
-            message.error = error
+            message.error = MAYBE_SENT + error if maybe_sent else error
             if transient and message.attempts < self.settings.outbox_max_attempts:
                 delay = self.settings.outbox_retry_seconds * 2 ** (message.attempts - 1)
                 message.status, message.next_attempt_at = "pending", utcnow() + dt.timedelta(seconds=delay)

@@ -32,6 +32,33 @@ async def send_to_rasa(
     return response.json() or []
 
 
+async def turn_replies(client: httpx.AsyncClient, settings: Settings, sender: str, turn: str) -> list[dict[str, Any]] | None:
+    """What Rasa answered to the message sent with metadata `turn`, read from its tracker: None when Rasa never
+    took it (send it), the replies when it finished; RasaUnavailable while it is still being answered."""
+    try:
+        response = await client.get(
+            f"{settings.rasa_url.rstrip('/')}/conversations/{sender}/tracker",
+            params={"include_events": "AFTER_RESTART"},
+            headers=bearer(settings.rasa_jwt_private_key_file),
+        )
+        response.raise_for_status()
+    except (httpx.HTTPError, OSError) as exc:
+        raise RasaUnavailable(str(exc)) from exc
+    events: list[dict[str, Any]] = response.json().get("events") or []
+    starts = [i for i, e in enumerate(events) if e.get("event") == "user" and (e.get("metadata") or {}).get("turn") == turn]
+    if not starts:
+        return None
+    replies: list[dict[str, Any]] = []
+    for event in events[starts[-1] + 1 :]:
+        if event.get("event") == "user":
+            break
+        if event.get("event") == "bot":
+            replies.append({"text": event.get("text"), **{k: v for k, v in (event.get("data") or {}).items() if v}})
+        if event.get("event") == "action" and event.get("name") == "action_listen":
+            return replies
+    raise RasaUnavailable(f"turn {turn} is still being answered")
+
+
 async def append_tracker_events(client: httpx.AsyncClient, settings: Settings, sender: str, events: list[dict[str, Any]]) -> None:
     """Appends events (slots, a closed form) to a conversation's tracker through Rasa's HTTP API."""
     try:

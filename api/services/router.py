@@ -29,7 +29,7 @@ from api.services.bot_context import identity_expired_events
 from api.services.compliance import bot_input, is_opt_out_request
 from api.services.errors import ConversationClosed, RasaUnavailable
 from api.services.language import detect_language
-from api.services.rasa import append_tracker_events, send_to_rasa
+from api.services.rasa import append_tracker_events, send_to_rasa, turn_replies
 from api.services.sms_text import button_choice
 from api.services.transport import Reply, Transports
 from api.states import PHONE_CHANNELS, Author, ConversationState, Direction, MessageStatus
@@ -297,11 +297,10 @@ class ConversationRouter:
                 # Rasa forgets the file before it reads the message: it asks who the debtor is again.
                 await append_tracker_events(self.http, self.settings, conversation_id, identity_expired_events())
             if not item["opened"]:
-                replies += [
-                    _reply_from_rasa(r) for r in await self._rasa(item["channel"], conversation_id, OPENING_PAYLOAD, metadata)
-                ]
+                opening = await self._turn(item, OPENING_PAYLOAD, metadata, f"{message_id}:opening")
+                replies += [_reply_from_rasa(r) for r in opening]
                 await to_thread.run_sync(self._mark_opened, conversation_id)
-            replies += [_reply_from_rasa(r) for r in await self._rasa(item["channel"], conversation_id, item["text"], metadata)]
+            replies += [_reply_from_rasa(r) for r in await self._turn(item, item["text"], metadata, str(message_id))]
         except RasaUnavailable:
             log.warning("rasa_unavailable", conversation_id=conversation_id, message_id=message_id)
             if item["held"]:
@@ -346,6 +345,17 @@ class ConversationRouter:
             .where(Message.created_at >= since)
         )
         return any((payload or {}).get("kind") == "waiting_ack" for payload in acks)
+
+    async def _turn(self, item: dict[str, Any], text: str, metadata: dict[str, Any], turn: str) -> list[dict[str, Any]]:
+        """One turn, taken by Rasa at most once. Each turn carries its key; a message whose earlier attempt failed
+        (a timeout may have reached Rasa, still working) is first looked for in Rasa's tracker, and its replies
+        taken from there rather than sending it again."""
+        if item["held"]:
+            done = await turn_replies(self.http, self.settings, item["conversation_id"], turn)
+            if done is not None:
+                log.info("turn_recovered", conversation_id=item["conversation_id"], turn=turn, replies=len(done))
+                return done
+        return await self._rasa(item["channel"], item["conversation_id"], text, {**metadata, "turn": turn})
 
     async def _rasa(self, channel: str, conversation_id: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
         webhook = RASA_WEBHOOKS.get(channel, "rest")

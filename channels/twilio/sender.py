@@ -7,6 +7,7 @@ base URL is the local fake Twilio (`scripts/fake_twilio.py`): nothing reaches Tw
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -79,7 +80,33 @@ class TwilioSender:
         except TwilioRestException as exc:
             transient = exc.status == 429 or exc.status >= 500
             raise SendFailed(f"twilio {exc.status} {exc.code}: {exc.msg}", transient=transient) from exc
-        except requests.RequestException as exc:
+        except requests.ConnectionError as exc:  # nothing reached Twilio
             raise SendFailed(f"network: {type(exc).__name__}", transient=True) from exc
-        segments = int(sent.num_segments) if sent.num_segments and str(sent.num_segments).isdigit() else None
-        return Sent(sid=sent.sid, segments=segments)
+        except requests.RequestException as exc:  # e.g. a timeout after the request left: Twilio may have it
+            raise SendFailed(f"network: {type(exc).__name__}", transient=True, maybe_sent=True) from exc
+        return Sent(sid=sent.sid, segments=_segments(sent.num_segments))
+
+    def find_sent(self, message: PhoneMessage, since: dt.datetime) -> Sent | None:
+        """Twilio's messages to this number from ours, newest first, created since `since` (less a minute of
+        clock difference), with the same body (a template's rendered body is not ours to compare: any)."""
+        params = self.params(message)
+        try:
+            listed = self.client.messages.list(to=params["to"], from_=params["from_"], limit=FIND_SENT_LIMIT)
+        except TwilioRestException as exc:
+            raise SendFailed(f"twilio lookup {exc.status} {exc.code}", transient=True, maybe_sent=True) from exc
+        except requests.RequestException as exc:
+            raise SendFailed(f"twilio lookup network: {type(exc).__name__}", transient=True, maybe_sent=True) from exc
+        after = since - dt.timedelta(minutes=1)
+        for candidate in listed:
+            created = candidate.date_created
+            if created is not None and created >= after and (message.content_sid or candidate.body == message.body):
+                return Sent(sid=candidate.sid, segments=_segments(candidate.num_segments))
+        return None
+
+
+# How many of Twilio's latest messages to a number are searched for one that may have been sent.
+FIND_SENT_LIMIT = 50
+
+
+def _segments(value: object) -> int | None:
+    return int(str(value)) if value is not None and str(value).isdigit() else None

@@ -4,6 +4,7 @@ negotiation forgets nothing, and an erasure leaves none of what the debtor said 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 
@@ -15,9 +16,14 @@ from tests.e2e.webchat_client import WebChatDebtor, texts
 SECRET = "ma fille est a l'hopital depuis mardi, je ne peux pas tout payer"
 
 
+def tracker_store(stack) -> str:
+    """Rasa's tracker store, as this (api) environment reaches it: psycopg 3 rather than Rasa's psycopg2."""
+    return stack.rasa_tracker_store_url.replace("postgresql://", "postgresql+psycopg://")
+
+
 def tracker_rows(stack, needle: str) -> int:
     """How many of Rasa's stored events hold `needle` (a search of Rasa's tracker store)."""
-    with create_engine(stack.rasa_tracker_store_url).connect() as db:
+    with create_engine(tracker_store(stack)).connect() as db:
         return db.execute(text("select count(*) from events where data like :n"), {"n": f"%{needle}%"}).scalar_one()
 
 
@@ -89,3 +95,31 @@ def test_an_erasure_leaves_nothing_of_what_the_debtor_said_in_rasas_store(stack,
     with create_engine(stack.database_url).connect() as db:
         found = db.execute(text("select count(*) from messages where text like '%depuis mardi%'")).scalar_one()
     assert found == 0
+
+
+def test_each_turn_reaches_rasa_with_its_key_so_a_retry_can_find_it(stack, creditor):
+    """The api sends every turn with a key (the message's id) that Rasa keeps with the message: after a
+    timeout, the retry looks the turn up in Rasa's tracker instead of sending it twice (tests/api: the retry)."""
+
+    async def conversation() -> str:
+        async with WebChatDebtor(stack.api_url, "fr") as debtor:
+            await debtor.say("Bonjour")
+            return debtor.address
+
+    address = asyncio.run(conversation())
+    with create_engine(stack.database_url).connect() as db:
+        conversation_id, message_id = db.execute(
+            text(
+                "select c.id, m.id from conversations c join messages m on m.conversation_id = c.id"
+                " where c.channel_address = :a and m.direction = 'inbound'"
+            ),
+            {"a": address},
+        ).one()
+    with create_engine(tracker_store(stack)).connect() as db:
+        stored = [
+            json.loads(row[0])
+            for row in db.execute(
+                text("select data from events where sender_id = :s and type_name = 'user'"), {"s": conversation_id}
+            )
+        ]
+    assert {(event.get("metadata") or {}).get("turn") for event in stored} == {f"{message_id}:opening", str(message_id)}

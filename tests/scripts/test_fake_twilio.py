@@ -455,3 +455,37 @@ def test_the_sms_command_says_how_to_start_a_missing_fake() -> None:
 
     assert exit_code == 1
     assert "python scripts/fake_twilio.py" in lines[0]
+
+
+def test_the_twilio_library_lists_the_messages_sent_to_a_number_newest_first(twilio: Client) -> None:
+    """What the outbox asks Twilio before sending again a message that may have left (TwilioSender.find_sent)."""
+    for body in ("first", "second"):
+        twilio.messages.create(to=DEBTOR, from_=CREDITOR_NUMBER, body=body)
+    twilio.messages.create(to="+33698765432", from_=CREDITOR_NUMBER, body="someone else")
+    listed = twilio.messages.list(to=DEBTOR, from_=CREDITOR_NUMBER, limit=50)
+    assert [m.body for m in listed] == ["second", "first"]
+    assert all(m.date_created is not None and m.sid.startswith("SM") for m in listed)
+
+
+def test_the_outbox_finds_at_twilio_a_message_that_may_have_left(fake_url: str) -> None:
+    """TwilioSender.find_sent, against what the twilio library reads: the same body to the same number since
+    the claim is found; another body, or one sent before the claim, is not."""
+    import datetime as dt
+
+    from api.core.config import Settings
+    from api.services.outbox import PhoneMessage
+    from channels.twilio.sender import TwilioSender
+
+    settings = Settings(
+        twilio_api_base_url=fake_url,
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        twilio_sms_number=CREDITOR_NUMBER,
+    )
+    sender = TwilioSender(settings)
+    claimed = dt.datetime.now(dt.UTC)
+    sent = sender.send(PhoneMessage(channel="sms", to=DEBTOR, body="Votre échéance du 5"))
+    assert sender.find_sent(PhoneMessage(channel="sms", to=DEBTOR, body="Votre échéance du 5"), claimed) == sent
+    assert sender.find_sent(PhoneMessage(channel="sms", to=DEBTOR, body="Autre chose"), claimed) is None
+    later = claimed + dt.timedelta(minutes=5)
+    assert sender.find_sent(PhoneMessage(channel="sms", to=DEBTOR, body="Votre échéance du 5"), later) is None

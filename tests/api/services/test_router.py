@@ -185,3 +185,76 @@ def test_a_verified_debtor_silent_too_long_proves_who_they_are_again_before_any_
         assert conversation.verified_at is None
         context = conversation_context(session, conversation, get_settings())
         assert context["verified"] is False and context["account"] is None  # nothing for the action server either
+
+
+class FakeRasa:
+    """Rasa's webhook and tracker: each message the webhook takes goes into the tracker with its metadata and
+    the bot's answer; `lost` answers are taken (in the tracker) but their HTTP response never arrives."""
+
+    def __init__(self) -> None:
+        self.events: list[dict] = []
+        self.taken: list[str] = []
+        self.lost = 0
+        self.unreachable = 0
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET" and request.url.path.endswith("/tracker"):
+            return httpx.Response(200, json={"events": self.events})
+        if self.unreachable:
+            self.unreachable -= 1
+            raise httpx.ConnectError("connection refused", request=request)
+        body = json.loads(request.content)
+        self.taken.append(body["message"])
+        answer = f"re: {body['message']}"
+        self.events += [
+            {"event": "user", "text": body["message"], "metadata": body["metadata"]},
+            {"event": "action", "name": "utter_answer"},
+            {"event": "bot", "text": answer, "data": {"buttons": None}},
+            {"event": "action", "name": "action_listen"},
+        ]
+        if self.lost:
+            self.lost -= 1
+            raise httpx.ReadTimeout("Rasa took too long", request=request)
+        return httpx.Response(200, json=[{"recipient_id": body["sender"], "text": answer}])
+
+
+def opened_conversation(address: str) -> str:
+    conversation_id = find_or_create_conversation("webchat", address)
+    with session_scope() as session:
+        session.get_one(Conversation, conversation_id).opened_at = utcnow()
+    return conversation_id
+
+
+def outbound_texts(conversation_id: str) -> list[str]:
+    return [m.text for m in messages(conversation_id) if m.direction == "outbound"]
+
+
+def test_a_turn_rasa_took_but_answered_too_late_is_not_sent_again(database):
+    """The 30-second timeout passed while Rasa was still working: the retry finds the turn in Rasa's tracker by
+    its key and relays its answer, instead of making Rasa take the message a second time."""
+    conversation_id = opened_conversation("session-slow-rasa")
+    rasa = FakeRasa()
+    rasa.lost = 1
+    router = ConversationRouter(get_settings(), httpx.AsyncClient(transport=httpx.MockTransport(rasa)), Transports())
+    holding = run(router.handle_inbound(conversation_id, "combien je dois ?"))
+    assert [r.author for r in holding] == ["system"]
+    run(router.retry_unanswered(older_than_seconds=0))
+    run(router.retry_unanswered(older_than_seconds=0))
+    assert rasa.taken == ["combien je dois ?"]
+    assert outbound_texts(conversation_id)[1:] == ["re: combien je dois ?"]
+    assert [m.status for m in messages(conversation_id) if m.direction == "inbound"] == ["processed"]
+
+
+def test_a_turn_rasa_never_took_is_sent_once_it_is_back(database):
+    conversation_id = opened_conversation("session-rasa-away")
+    rasa = FakeRasa()
+    rasa.unreachable = 1
+    router = ConversationRouter(get_settings(), httpx.AsyncClient(transport=httpx.MockTransport(rasa)), Transports())
+    run(router.handle_inbound(conversation_id, "bonjour"))
+    assert rasa.taken == []
+    run(router.retry_unanswered(older_than_seconds=0))
+    assert rasa.taken == ["bonjour"]
+    assert outbound_texts(conversation_id)[1:] == ["re: bonjour"]
+    # Each turn carries its key (the message's id) in the metadata Rasa keeps.
+    (user,) = [e for e in rasa.events if e["event"] == "user"]
+    assert user["metadata"]["turn"] == str(messages(conversation_id)[0].id)
