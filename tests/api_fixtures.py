@@ -4,6 +4,7 @@ tests/channels)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,8 +32,19 @@ def rasa_jwt_key(tmp_path_factory) -> Path:
     return key_file
 
 
+# `TEST_DATABASE=postgresql` runs every test that uses `database` on PostgreSQL (tests/postgres.py) instead
+# of SQLite: scripts/test.sh runs the api suite both ways.
+ON_POSTGRESQL = os.environ.get("TEST_DATABASE") == "postgresql"
+
+
 @pytest.fixture
-def database(tmp_path, monkeypatch, rasa_jwt_key) -> Iterator[str]:
+def database(request, tmp_path, monkeypatch, rasa_jwt_key) -> Iterator[str]:
+    if ON_POSTGRESQL:
+        monkeypatch.setenv("RASA_JWT_PRIVATE_KEY_FILE", str(rasa_jwt_key))
+        get_throttle.cache_clear()
+        yield request.getfixturevalue("postgres_database")
+        get_throttle.cache_clear()
+        return
     url = f"sqlite:///{tmp_path / 'test.db'}"
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("RASA_JWT_PRIVATE_KEY_FILE", str(rasa_jwt_key))

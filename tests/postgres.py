@@ -30,7 +30,7 @@ from api.db import get_engine, get_sessionmaker
 from scripts.stack import free_port
 from tests.api_fixtures import CREDITOR_KEY
 
-__all__ = ["postgres_client", "postgres_database", "postgres_server"]
+__all__ = ["postgres_client", "postgres_database", "postgres_server", "postgres_template"]
 
 SERVER_USER = "postgres"  # the system user the server runs as when the tests run as root
 DEBIAN_BIN_DIRS = Path("/usr/lib/postgresql")
@@ -174,21 +174,42 @@ def postgres_server() -> Iterator[PostgresServer]:
         yield server
 
 
-@pytest.fixture
-def postgres_database(postgres_server: PostgresServer, monkeypatch) -> Iterator[str]:
-    """The `database` fixture on PostgreSQL: a fresh database, migrated with Alembic and seeded with the demo
-    data, with the api's settings and engine pointed at it; dropped afterwards."""
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server: PostgresServer) -> str:
+    """A database migrated with Alembic and seeded with the demo data, once: each test's database is a copy
+    (`CREATE DATABASE … TEMPLATE`, a file copy) instead of running the migrations again."""
     name, url = postgres_server.new_database()
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("CREDITOR_API_KEY", CREDITOR_KEY)
-    monkeypatch.setenv("PUBLIC_BASE_URL", "http://testserver")
-    monkeypatch.setenv("SCHEDULER_ENABLED", "false")
+    with pytest.MonkeyPatch.context() as env:
+        _point_the_api_at(env, url)
+        from api.cli import migrate, seed_demo
+
+        migrate()
+        seed_demo()
+        get_engine().dispose()
+        for cached in (get_settings, get_engine, get_sessionmaker):
+            cached.cache_clear()
+    return name
+
+
+def _point_the_api_at(env: pytest.MonkeyPatch, url: str) -> None:
+    env.setenv("DATABASE_URL", url)
+    env.setenv("CREDITOR_API_KEY", CREDITOR_KEY)
+    env.setenv("PUBLIC_BASE_URL", "http://testserver")
+    env.setenv("SCHEDULER_ENABLED", "false")
     for cached in (get_settings, get_engine, get_sessionmaker):
         cached.cache_clear()
-    from api.cli import migrate, seed_demo
 
-    migrate()
-    seed_demo()
+
+@pytest.fixture
+def postgres_database(postgres_server: PostgresServer, postgres_template: str, monkeypatch) -> Iterator[str]:
+    """The `database` fixture on PostgreSQL: a fresh copy of the migrated and seeded database, with the api's
+    settings and engine pointed at it; dropped afterwards."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    postgres_server.admin(
+        sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(postgres_template))
+    )
+    url = postgres_server.url_of(name)
+    _point_the_api_at(monkeypatch, url)
     yield url
     get_engine().dispose()
     for cached in (get_settings, get_engine, get_sessionmaker):

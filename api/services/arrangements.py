@@ -142,14 +142,11 @@ def evaluate_proposal(session: Session, conversation: Conversation, proposal: of
 
 def insists_outside_policy(session: Session, conversation: Conversation, times: int = 2) -> bool:
     """True when the debtor's last `times` proposals were all outside the policy (countered, not taken)."""
-    recent = list(
-        session.scalars(
-            select(Offer)
-            .where(Offer.conversation_id == conversation.id, Offer.proposal != {})
-            .order_by(Offer.created_at.desc(), Offer.id.desc())
-            .limit(times)
-        )
+    offers_made = session.scalars(
+        select(Offer).where(Offer.conversation_id == conversation.id).order_by(Offer.created_at.desc(), Offer.id.desc())
     )
+    # Those the debtor proposed (JSON is not comparable in PostgreSQL's SQL: filtered here; a conversation has few).
+    recent = [row for row in offers_made if row.proposal][:times]
     return len(recent) == times and all(row.status in ("countered", "declined") and row.reasons for row in recent)
 
 

@@ -1,5 +1,5 @@
 """Make the repository root importable (`import api`) however pytest is started, and give these tests the
-api's fixtures (tests/api_fixtures.py)."""
+api's fixtures (tests/api_fixtures.py) and their PostgreSQL variants (tests/postgres.py)."""
 
 import sys
 from pathlib import Path
@@ -9,3 +9,4 @@ if str(_REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(_REPO_ROOT))
 
 from tests.api_fixtures import *  # noqa: E402, F403 - the fixtures, after the path above
+from tests.postgres import *  # noqa: E402, F403 - the PostgreSQL variants (TEST_DATABASE=postgresql)

@@ -21,9 +21,23 @@ ALWAYS_OPEN = {
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory) -> Iterator[Stack]:
+def databases(tmp_path_factory) -> Iterator[tuple[str, str | None]]:
+    """The api's database URL and Rasa's tracker store URL: SQLite files (the embedded default), or, with
+    `TEST_DATABASE=postgresql`, two databases on a throw-away PostgreSQL server (the scaled deployment's)."""
+    if os.environ.get("TEST_DATABASE") != "postgresql":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'e2e.db'}", None
+        return
+    from tests.postgres import throwaway_postgres
+
+    with throwaway_postgres() as server:
+        trackers = server.create_database("rasa_trackers").replace("postgresql+psycopg://", "postgresql://")
+        yield server.url, trackers
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, databases) -> Iterator[Stack]:
     workdir: Path = tmp_path_factory.mktemp("stack")
-    database_url = f"sqlite:///{workdir / 'e2e.db'}"
+    database_url, tracker_store_url = databases
     api_port = free_port()
     env = {
         **os.environ,
@@ -40,6 +54,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         actions_port=free_port(),
         twilio_port=free_port(),
         database_url=database_url,
+        tracker_store_url=tracker_store_url,
         log_dir=workdir / "log",
         # Every test opens web-chat sessions from this one address: the per-client limit has its own test.
         # The follow-through's clock is the tests' (`python -m api.cli contacts-tick --now …`), not the wall
