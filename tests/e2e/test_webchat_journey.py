@@ -124,7 +124,7 @@ def test_three_wrong_verifications_lock_and_disclose_nothing(stack, creditor):
             text("select locked_at, account_id, id from conversations where channel_address = :a"), {"a": address}
         ).one()
         attempts = db.execute(
-            text("select count(*) from verification_attempts where conversation_id = :c and succeeded = 0"),
+            text("select count(*) from verification_attempts where conversation_id = :c and not succeeded"),
             {"c": conversation_id},
         ).scalar()
         handoffs = db.execute(text("select reason from handoffs where conversation_id = :c"), {"c": conversation_id}).all()
