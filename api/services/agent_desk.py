@@ -36,7 +36,7 @@ from api.services.audit import audit
 from api.services.bot_context import commitment_view
 from api.services.console_hub import after_commit, hub
 from api.services.errors import NotFound, NotVerified
-from api.services.presentation import account_view, limits_view
+from api.services.presentation import account_view, debtor_today, limits_view, payment_methods
 from api.services.transport import Reply, Transports
 from api.services.verification import VerificationResult, unlock_reference, verify_identity
 from api.states import Author, Channel, HandoffStatus
@@ -160,7 +160,7 @@ def account_panel(session: Session, settings: Settings, account: Account, langua
         return {"actor": actor_name, "agent": _agent_brief(agent)}
 
     return {
-        **account_view(account, creditor.name, language, arrangements.payment_methods(creditor, account, language)),
+        **account_view(account, creditor.name, language, payment_methods(creditor, account, language)),
         "timezone": account.timezone,
         "due_date": account.due_date.isoformat(),
         "vulnerable": account.vulnerable,
@@ -227,7 +227,7 @@ def account_panel(session: Session, settings: Settings, account: Account, langua
             for s in recorded.signals
         ],
         "policy": {
-            **limits_view(policy, account, language, arrangements.debtor_today(account)),
+            **limits_view(policy, account, language, debtor_today(account)),
             "max_deferral_days": policy.max_deferral_days,
             "max_first_payment_days": policy.max_first_payment_days,
             "max_settlement_discount_pct": policy.max_settlement_discount_pct,

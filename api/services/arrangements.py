@@ -37,7 +37,7 @@ from api.services.errors import (
     OutsidePolicy,
     UnderCare,
 )
-from api.services.presentation import debtor_today, offer_view, payment_methods, short_reference
+from api.services.presentation import debtor_today, document_heading, offer_view, short_reference
 from api.services.records import audit, require_account
 
 
@@ -300,28 +300,14 @@ def create_confirmation(
     language = conversation.language if conversation and conversation.language else account.language
     number = short_reference("CONF", debtor_today(account))
     document = ConfirmationDocument(
-        language=language,
-        confirmation_number=number,
-        account_reference=account.reference,
-        creditor_name=creditor.name,
-        creditor_address=creditor.address,
-        collector_name=settings.collector_name,
-        collector_address=settings.collector_address,
-        debtor_name=account.debtor_name,
-        currency=account.currency,
+        **document_heading(creditor, account, settings, language=language, number=number, issued_at=utcnow()),
         principal_minor=account.balance_minor,
         fees_minor=account.fees_minor,
         fees_waived_minor=commitment.fees_waived_minor,
         discount_minor=commitment.discount_minor,
         total_minor=commitment.total_minor,
         instalments=tuple((i.due_date, i.amount_minor) for i in commitment.instalments),
-        payment_methods=tuple(payment_methods(creditor, account, language)),
         change_plan_instructions=i18n.t("confirmation.change_plan_instructions", language),
-        issued_at=utcnow(),
-        # The French rules follow the account's law, whatever language the debtor reads.
-        french_law_notice=account.jurisdiction == "FR",
-        interest_minor=account.interest_minor,
-        origin=account.origin,
     )
     confirmation = Confirmation(
         number=number,

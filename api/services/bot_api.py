@@ -40,7 +40,7 @@ from api.services import arrangements, data_rights, handoffs, offers, records, s
 from api.services.audit import audit
 from api.services.bot_context import commitment_view, conversation_context
 from api.services.errors import NotFound
-from api.services.presentation import limits_view, offer_view
+from api.services.presentation import debtor_today, limits_view, offer_view
 from api.services.verification import verify_identity
 
 
@@ -68,7 +68,7 @@ def _limits(session: Session, conversation: Conversation, language: str) -> Limi
     assert account is not None  # the arrangement services refuse an unverified conversation first
     creditor = session.get_one(Creditor, account.creditor_id)
     policy = arrangements.policy_of(creditor.policy)
-    return Limits.model_validate(limits_view(policy, account, language, arrangements.debtor_today(account)))
+    return Limits.model_validate(limits_view(policy, account, language, debtor_today(account)))
 
 
 def context(session: Session, settings: Settings, conversation_id: str) -> ConversationContext:

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from api import i18n
 from api.core.config import Settings
 from api.models import Commitment, Conversation, Creditor
-from api.services import arrangements, records
-from api.services.presentation import account_view
+from api.services import records
+from api.services.presentation import account_view, payment_methods
 from api.services.verification import DEFAULT_REFERENCE_EXAMPLE
 
 # Slots a hand-back clears: whatever the bot was in the middle of before the agent took over is over.
@@ -88,7 +88,7 @@ def conversation_context(session: Session, conversation: Conversation, settings:
         "reference_example": creditor.reference_example or DEFAULT_REFERENCE_EXAMPLE,
         "account": (
             {
-                **account_view(account, creditor.name, language, arrangements.payment_methods(creditor, account, language)),
+                **account_view(account, creditor.name, language, payment_methods(creditor, account, language)),
                 "vulnerable": account.vulnerable,
             }
             if account

@@ -22,8 +22,11 @@ _FONT = "DejaVuSans"
 _LINE = 5.5  # mm, body line height
 
 
-@dataclass(frozen=True)
-class ConfirmationDocument:
+@dataclass(frozen=True, kw_only=True)
+class WrittenDocument:
+    """What every written document carries: its number and language, who writes for whom to whom about which
+    file, how to pay, and the account's legal facts (api/services/presentation.py `document_heading` fills it)."""
+
     language: str  # "fr" | "en"
     confirmation_number: str  # e.g. "CONF-2026-000042"
     account_reference: str
@@ -33,20 +36,24 @@ class ConfirmationDocument:
     collector_address: str
     debtor_name: str
     currency: str
+    payment_methods: tuple[str, ...]  # already-translated lines, e.g. "Bank transfer to IBAN FR76 ..."
+    issued_at: datetime
+    # The L111-8 notice is owed to debtors of French accounts whatever their language; None: French documents.
+    french_law_notice: bool | None = None
+    # Of what is owed before charges, the interest (shown apart, CPCE R124-4), and the basis of the debt.
+    interest_minor: int = 0
+    origin: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfirmationDocument(WrittenDocument):
     principal_minor: int
     fees_minor: int
     fees_waived_minor: int
     discount_minor: int
     total_minor: int
     instalments: tuple[tuple[date, int], ...]  # (due_date, amount_minor)
-    payment_methods: tuple[str, ...]  # already-translated lines, e.g. "Bank transfer to IBAN FR76 ..."
     change_plan_instructions: str  # already-translated
-    issued_at: datetime
-    # The L111-8 notice is owed to debtors of French accounts whatever their language; None: French documents.
-    french_law_notice: bool | None = None
-    # Of principal_minor, the interest (shown apart, CPCE R124-4), and the basis of the debt.
-    interest_minor: int = 0
-    origin: str = ""
 
 
 def render_confirmation_pdf(doc: ConfirmationDocument, font_dir: Path = DEFAULT_FONT_DIR) -> bytes:
@@ -66,57 +73,29 @@ def render_confirmation_pdf(doc: ConfirmationDocument, font_dir: Path = DEFAULT_
     return bytes(pdf.output())
 
 
-@dataclass(frozen=True)
-class DisputeAnswerDocument:
+@dataclass(frozen=True, kw_only=True)
+class DisputeAnswerDocument(WrittenDocument):
     """The written answer to a dispute: the decision, why, and the facts of the debt it rests on."""
 
-    language: str
-    confirmation_number: str
-    account_reference: str
-    creditor_name: str
-    creditor_address: str
-    collector_name: str
-    collector_address: str
-    debtor_name: str
-    currency: str
     disputed_on: date
     outcome: str  # upheld | rejected
     explanation: str
-    origin: str
     principal_minor: int  # before any correction (interest included)
     fees_minor: int
     due_date: date
     corrected_principal_minor: int | None  # upheld with a corrected amount
     closed_account: bool  # upheld: nothing is owed any more
-    payment_methods: tuple[str, ...]
-    issued_at: datetime
-    french_law_notice: bool | None = None
-    interest_minor: int = 0
 
 
-@dataclass(frozen=True)
-class NoticeDocument:
+@dataclass(frozen=True, kw_only=True)
+class NoticeDocument(WrittenDocument):
     """The first written notice (CPCE R124-4): who collects for whom, the basis of the debt, what is owed split
     into principal, interest and other charges, the request to pay and how, and for French accounts the
-    L111-8 paragraph, in the debtor's language."""
+    L111-8 paragraph, in the debtor's language. Its number is quoted by later messages."""
 
-    language: str
-    confirmation_number: str  # the notice's own number, quoted by later messages
-    account_reference: str
-    creditor_name: str
-    creditor_address: str
-    collector_name: str
-    collector_address: str
-    debtor_name: str
-    currency: str
-    origin: str
     balance_minor: int  # interest included
-    interest_minor: int
     fees_minor: int
     due_date: date
-    payment_methods: tuple[str, ...]
-    issued_at: datetime
-    french_law_notice: bool
 
 
 def render_notice_pdf(doc: NoticeDocument, font_dir: Path = DEFAULT_FONT_DIR) -> bytes:
@@ -137,7 +116,7 @@ def render_notice_pdf(doc: NoticeDocument, font_dir: Path = DEFAULT_FONT_DIR) ->
         total.cell(format_money(doc.balance_minor + doc.fees_minor, doc.currency, lang), style=FontFace(emphasis="BOLD"))
     _write_section(pdf, t("notice.request", lang), t("notice.request_text", lang))
     _write_section(pdf, t("confirmation.how_to_pay", lang), "\n".join(doc.payment_methods))
-    if doc.french_law_notice:
+    if _owes_french_notice(doc):
         _write_section(pdf, t("confirmation.legal_l111_8_title", lang), t("confirmation.legal_l111_8", lang))
     return bytes(pdf.output())
 
@@ -181,15 +160,13 @@ def render_dispute_answer_pdf(doc: DisputeAnswerDocument, font_dir: Path = DEFAU
     if not doc.closed_account:
         _write_section(pdf, t("confirmation.how_to_pay", lang), "\n".join(doc.payment_methods))
         _write_section(pdf, t("dispute_answer.next_steps", lang), t("dispute_answer.next_steps_text", lang))
-    if doc.language == "fr" if doc.french_law_notice is None else doc.french_law_notice:
+    if _owes_french_notice(doc):
         _write_section(pdf, t("confirmation.legal_l111_8_title", lang), t("confirmation.legal_l111_8", lang))
     return bytes(pdf.output())
 
 
 class _ConfirmationPDF(FPDF):
-    def __init__(
-        self, doc: ConfirmationDocument | DisputeAnswerDocument | NoticeDocument, font_dir: Path, title: str | None = None
-    ) -> None:
+    def __init__(self, doc: WrittenDocument, font_dir: Path, title: str | None = None) -> None:
         super().__init__(format="A4")
         self._doc = doc
         for style, file_name in (("", "DejaVuSans.ttf"), ("B", "DejaVuSans-Bold.ttf")):
@@ -214,7 +191,7 @@ class _ConfirmationPDF(FPDF):
         self.cell(0, 5, label, align="C")
 
 
-def _owes_french_notice(doc: ConfirmationDocument) -> bool:
+def _owes_french_notice(doc: WrittenDocument) -> bool:
     return doc.language == "fr" if doc.french_law_notice is None else doc.french_law_notice
 
 
@@ -228,9 +205,7 @@ def _check_figures(doc: ConfirmationDocument) -> None:
         raise ValueError(f"schedule adds up to {scheduled}, not to the total {doc.total_minor}")
 
 
-def _write_header(
-    pdf: FPDF, doc: ConfirmationDocument | DisputeAnswerDocument | NoticeDocument, title: str | None = None
-) -> None:
+def _write_header(pdf: FPDF, doc: WrittenDocument, title: str | None = None) -> None:
     pdf.set_font(_FONT, "B", 16)
     pdf.multi_cell(0, 9, title or t("confirmation.title", doc.language), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(2)
@@ -245,7 +220,7 @@ def _write_header(
     )
 
 
-def _write_parties(pdf: FPDF, doc: ConfirmationDocument | DisputeAnswerDocument | NoticeDocument) -> None:
+def _write_parties(pdf: FPDF, doc: WrittenDocument) -> None:
     lang = doc.language
     _write_section(pdf, t("confirmation.creditor", lang), f"{doc.creditor_name}\n{doc.creditor_address}")
     activity = t("confirmation.collector_activity", lang, collector=doc.collector_name, creditor=doc.creditor_name)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from api.core.config import Settings
 from api.models import Account, Confirmation, Creditor, utcnow
 from api.services.confirmation_pdf import NoticeDocument, render_notice_pdf
-from api.services.presentation import debtor_today, payment_methods, short_reference
+from api.services.presentation import debtor_today, document_heading, short_reference
 
 
 def first_notice(session: Session, account: Account, settings: Settings) -> Confirmation:
@@ -23,23 +23,10 @@ def first_notice(session: Session, account: Account, settings: Settings) -> Conf
     language = account.language or settings.default_language
     number = short_reference("AVIS" if language == "fr" else "NOTICE", debtor_today(account))
     document = NoticeDocument(
-        language=language,
-        confirmation_number=number,
-        account_reference=account.reference,
-        creditor_name=creditor.name,
-        creditor_address=creditor.address,
-        collector_name=settings.collector_name,
-        collector_address=settings.collector_address,
-        debtor_name=account.debtor_name,
-        currency=account.currency,
-        origin=account.origin,
+        **document_heading(creditor, account, settings, language=language, number=number, issued_at=utcnow()),
         balance_minor=account.balance_minor,
-        interest_minor=account.interest_minor,
         fees_minor=account.fees_minor,
         due_date=account.due_date,
-        payment_methods=tuple(payment_methods(creditor, account, language)),
-        issued_at=utcnow(),
-        french_law_notice=account.jurisdiction == "FR",
     )
     notice = Confirmation(
         number=number,

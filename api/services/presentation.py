@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from api import i18n
+from api.core.config import Settings
 from api.models import Account, Creditor, Offer
 
 
@@ -95,3 +96,26 @@ def payment_methods(creditor: Creditor, account: Account, language: str) -> list
     methods = creditor.payment_methods or {}
     lines = methods.get(language) or methods.get("en") or []
     return [line.format(reference=account.reference) for line in lines]
+
+
+def document_heading(
+    creditor: Creditor, account: Account, settings: Settings, *, language: str, number: str, issued_at: dt.datetime
+) -> dict[str, Any]:
+    """The fields every written document about `account` carries (confirmation_pdf.WrittenDocument). The French
+    rules follow the account's law, whatever language the debtor reads."""
+    return {
+        "language": language,
+        "confirmation_number": number,
+        "account_reference": account.reference,
+        "creditor_name": creditor.name,
+        "creditor_address": creditor.address,
+        "collector_name": settings.collector_name,
+        "collector_address": settings.collector_address,
+        "debtor_name": account.debtor_name,
+        "currency": account.currency,
+        "payment_methods": tuple(payment_methods(creditor, account, language)),
+        "issued_at": issued_at,
+        "french_law_notice": account.jurisdiction == "FR",
+        "interest_minor": account.interest_minor,
+        "origin": account.origin,
+    }

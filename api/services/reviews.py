@@ -21,10 +21,11 @@ from sqlalchemy.orm import Session
 
 from api.core.config import Settings
 from api.models import Account, Commitment, Confirmation, Contact, Creditor, Dispute, Message
-from api.services import arrangements, contacts
+from api.services import contacts
 from api.services.audit import audit
 from api.services.confirmation_pdf import DisputeAnswerDocument, render_dispute_answer_pdf
 from api.services.errors import Conflict, InvalidAmount, NotFound
+from api.services.presentation import document_heading, short_reference
 from api.states import AccountStatus, CommitmentStatus, ContactKind, DisputeStatus
 
 Outcome = Literal["upheld", "rejected"]
@@ -104,30 +105,17 @@ def _written_answer(
 ) -> Confirmation:
     creditor = session.get_one(Creditor, account.creditor_id)
     language = account.language
-    number = arrangements.short_reference("ANS", now.date())
+    number = short_reference("ANS", now.date())
     document = DisputeAnswerDocument(
-        language=language,
-        confirmation_number=number,
-        account_reference=account.reference,
-        creditor_name=creditor.name,
-        creditor_address=creditor.address,
-        collector_name=settings.collector_name,
-        collector_address=settings.collector_address,
-        debtor_name=account.debtor_name,
-        currency=account.currency,
+        **document_heading(creditor, account, settings, language=language, number=number, issued_at=now),
         disputed_on=dispute.created_at.date(),
         outcome=str(dispute.status),
         explanation=dispute.explanation or "",
-        origin=account.origin,
         principal_minor=account.balance_minor,
         fees_minor=account.fees_minor,
         due_date=account.due_date,
         corrected_principal_minor=corrected_balance_minor,
         closed_account=close_account,
-        payment_methods=tuple(arrangements.payment_methods(creditor, account, language)),
-        issued_at=now,
-        french_law_notice=account.jurisdiction == "FR",
-        interest_minor=account.interest_minor,
     )
     confirmation = Confirmation(
         number=number,
