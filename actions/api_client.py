@@ -178,6 +178,12 @@ async def record_and_confirm(
     return True
 
 
+def latest_intent(tracker: Tracker) -> tuple[str | None, float | None]:
+    """The intent of the debtor's latest message and the model's confidence in it."""
+    intent = tracker.latest_message.get("intent") or {}
+    return intent.get("name"), intent.get("confidence")
+
+
 def context_slots(context: dict[str, Any]) -> dict[str, Any]:
     """Slots that mirror what the api knows of the conversation (and of the account once verified).
 

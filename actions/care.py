@@ -14,6 +14,7 @@ from actions.api_client import (
     SAY_NOTHING,
     Refusal,
     call_or_tell,
+    latest_intent,
     record_and_confirm,
     utter_handoff_timing,
 )
@@ -25,10 +26,6 @@ from bot.parsing import parse_past_date
 CARE_WITHOUT_API: dict[str, Any] = {"support_resources": [], "handoff": None}
 
 
-def _confidence(tracker: Tracker) -> float | None:
-    return (tracker.latest_message.get("intent") or {}).get("confidence")
-
-
 class ActionHandleVulnerability(Action):
     """Stops collection talk, answers with care and where to find help, and hands to a person first."""
 
@@ -36,7 +33,7 @@ class ActionHandleVulnerability(Action):
         return "action_handle_vulnerability"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        body = {"confidence": _confidence(tracker), "claimed_reference": tracker.get_slot("account_reference")}
+        body = {"confidence": latest_intent(tracker)[1], "claimed_reference": tracker.get_slot("account_reference")}
         answer = await call_or_tell(dispatcher, tracker, "POST", "/vulnerability", body, default=SAY_NOTHING)
         if isinstance(answer, Refusal):
             answer = CARE_WITHOUT_API
@@ -53,7 +50,7 @@ class ActionRecordComplaint(Action):
         return "action_record_complaint"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        answer = await call_or_tell(dispatcher, tracker, "POST", "/complaints", {"confidence": _confidence(tracker)})
+        answer = await call_or_tell(dispatcher, tracker, "POST", "/complaints", {"confidence": latest_intent(tracker)[1]})
         if isinstance(answer, Refusal):
             return []
         dispatcher.utter_message(response="utter_complaint_recorded")

@@ -14,7 +14,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.api_client import NEED_VERIFICATION, Refusal, call_or_tell
+from actions.api_client import NEED_VERIFICATION, Refusal, call_or_tell, latest_intent
 
 KIND_OF_INTENT = {"request_data_access": "access", "request_erasure": "erasure"}
 REFUSALS = {"not_verified": NEED_VERIFICATION, "conflict": Refusal("utter_data_request_already_erased")}
@@ -45,7 +45,7 @@ class ActionRecordDataRequest(Action):
         return "action_record_data_request"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        kind = requested_kind((tracker.latest_message.get("intent") or {}).get("name"))
+        kind = requested_kind(latest_intent(tracker)[0])
         if kind is not None:
             await record_data_request(dispatcher, tracker, kind)
         return [SlotSet("pending_request", None)]
@@ -59,5 +59,5 @@ class ActionRememberRequest(Action):
         return "action_remember_request"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        intent = latest_intent(tracker)[0]
         return [SlotSet("pending_request", intent)] if intent else []

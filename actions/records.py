@@ -8,7 +8,15 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.api_client import NEED_VERIFICATION, SAY_NOTHING, Refusal, call_or_tell, record_and_confirm, utter_handoff_timing
+from actions.api_client import (
+    NEED_VERIFICATION,
+    SAY_NOTHING,
+    Refusal,
+    call_or_tell,
+    latest_intent,
+    record_and_confirm,
+    utter_handoff_timing,
+)
 
 SIGNAL_OF_INTENT = {
     "report_hardship": "hardship",
@@ -28,11 +36,6 @@ HANDOFF_REASON_OF_INTENT = {"request_human": "request_human", "dispute_debt": "d
 DISPUTE_REFUSALS = {"not_verified": NEED_VERIFICATION}
 
 
-def _intent(tracker: Tracker) -> tuple[str | None, float | None]:
-    intent = tracker.latest_message.get("intent") or {}
-    return intent.get("name"), intent.get("confidence")
-
-
 def _reason(tracker: Tracker, signal: str) -> str | None:
     entity = REASON_ENTITY_OF_SIGNAL.get(signal)
     return next(tracker.get_latest_entity_values(entity), None) if entity else None
@@ -45,7 +48,7 @@ class ActionRecordSignal(Action):
         return "action_record_signal"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        intent, confidence = _intent(tracker)
+        intent, confidence = latest_intent(tracker)
         kind = SIGNAL_OF_INTENT.get(intent or "")
         if kind:
             # A lost signal must not stop the conversation; the message itself is stored by the api.
@@ -60,7 +63,7 @@ class ActionRecordDispute(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         reason = _reason(tracker, "dispute")
-        signal = {"kind": "dispute", "detail": reason, "confidence": _intent(tracker)[1]}
+        signal = {"kind": "dispute", "detail": reason, "confidence": latest_intent(tracker)[1]}
         recorded = await call_or_tell(dispatcher, tracker, "POST", "/signals", signal, errors=DISPUTE_REFUSALS)
         if isinstance(recorded, Refusal):
             return []
@@ -99,7 +102,7 @@ class ActionAnswerStopOtherChannels(Action):
         return "action_answer_stop_other_channels"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        intent, _ = _intent(tracker)
+        intent, _ = latest_intent(tracker)
         if intent == "affirm":
             body = {"channels": ["sms", "whatsapp"]}
             await record_and_confirm(dispatcher, tracker, "/opt-out/other-channels", body, "utter_other_channels_stopped")
@@ -115,7 +118,7 @@ class ActionRequestHandoff(Action):
         return "action_request_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        intent, _ = _intent(tracker)
+        intent, _ = latest_intent(tracker)
         await request_handoff(dispatcher, tracker, HANDOFF_REASON_OF_INTENT.get(intent or "", "request_human"))
         return []
 

@@ -8,7 +8,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.api_client import Refusal, call_or_tell, context_slots
+from actions.api_client import Refusal, call_or_tell, context_slots, latest_intent
 from actions.data_rights import record_data_request, requested_kind
 from bot.parsing import find_reference, parse_date_of_birth, parse_reference_answer
 
@@ -36,7 +36,7 @@ class ValidateVerificationForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
         reference = parse_reference_answer(str(value or ""))
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        intent = latest_intent(tracker)[0]
         if reference is None and intent not in OPENING_INTENTS:
             # A greeting that opened the form is not a wrong answer: the form simply asks for the reference.
             dispatcher.utter_message(response="utter_reference_not_understood")

@@ -200,7 +200,8 @@ _FRENCH_POSTCODE = re.compile(r"(?<![\w.,/-])((?:0[1-9]|[1-8]\d|9[0-8])\d{3})(?!
 
 # Any other reference a creditor may print: letters and digits with single separators ("HX482913",
 # "2024/000123", "FAC-2023-0045"). Told apart from amounts, dates, times, phone numbers and postcodes below.
-_REFERENCE_TOKEN = re.compile(r"(?<![\w/@.-])([a-z0-9]+(?:[-/_][a-z0-9]+)*)(?!\w|[-/_@]\w|\.\w)", FLAGS)
+_REFERENCE_SHAPE = r"[a-z0-9]+(?:[-/_][a-z0-9]+)*"
+_REFERENCE_TOKEN = re.compile(rf"(?<![\w/@.-])({_REFERENCE_SHAPE})(?!\w|[-/_@]\w|\.\w)", FLAGS)
 _NOT_A_REFERENCE = [
     re.compile(pattern, FLAGS)
     for pattern in (
@@ -249,7 +250,7 @@ def parse_reference_answer(text: str) -> str | None:
     word = text.strip().strip(".!?,;:").strip()
     if not (3 <= len(word) <= 40 and any(c.isdigit() for c in word)):
         return None
-    if not re.fullmatch(r"[a-z0-9]+(?:[-/_][a-z0-9]+)*", word, FLAGS) or any(p.fullmatch(word) for p in _NOT_A_REFERENCE):
+    if not re.fullmatch(_REFERENCE_SHAPE, word, FLAGS) or any(p.fullmatch(word) for p in _NOT_A_REFERENCE):
         return None  # a date, an amount, a time: an answer to another question
     return word.upper()
 

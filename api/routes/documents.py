@@ -57,16 +57,32 @@ PAGE = """<!doctype html>
 """
 
 
-def pdf_response(confirmation: Confirmation) -> Response:
-    """The confirmation's PDF, shown inline and never kept by a shared cache."""
+def inline_pdf(content: bytes, name: str) -> Response:
+    """A PDF shown inline and never kept by a shared cache."""
     return Response(
-        content=confirmation.pdf,
+        content=content,
         media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'inline; filename="{confirmation.number}.pdf"',
-            "Cache-Control": "private, no-store",
-        },
+        headers={"Content-Disposition": f'inline; filename="{name}.pdf"', "Cache-Control": "private, no-store"},
     )
+
+
+def pdf_response(confirmation: Confirmation) -> Response:
+    return inline_pdf(confirmation.pdf, confirmation.number)
+
+
+def _throttle_unlocks(request: Request) -> None:
+    """Unlock attempts per client, counted before anything else (a forged or expired link counts too)."""
+    get_throttle().check("document_unlock", request.client.host if request.client else "unknown")
+
+
+def _unlocked(
+    session: SessionDep, settings: Settings, account: Account, date_of_birth: str, language: str, title: str
+) -> HTMLResponse | None:
+    """None when the date of birth given is the debtor's; otherwise the page again, saying so (wrong answers
+    count against the reference's lock)."""
+    if check_document_holder(session, settings, account, _parse_date(date_of_birth)):
+        return None
+    return _page(language, refused=True, title=title)
 
 
 def _confirmation(session: SessionDep, settings: Settings, confirmation_id: str, token: str) -> Confirmation:
@@ -130,13 +146,11 @@ def open_document(
     date_of_birth: Annotated[str, Form(max_length=32)],
     token: str = Query(max_length=512),
 ) -> Response:
-    get_throttle().check("document_unlock", request.client.host if request.client else "unknown")
+    _throttle_unlocks(request)
     confirmation = _confirmation(session, settings, confirmation_id, token)
-    account = session.get(Account, confirmation.account_id)
-    assert account is not None
-    if not check_document_holder(session, settings, account, _parse_date(date_of_birth)):
-        return _page(confirmation.language, refused=True)
-    return pdf_response(confirmation)
+    account = session.get_one(Account, confirmation.account_id)
+    refused = _unlocked(session, settings, account, date_of_birth, confirmation.language, "title")
+    return refused or pdf_response(confirmation)
 
 
 def _data_export(session: SessionDep, settings: Settings, request_id: int, token: str) -> tuple[DataRequest, Account]:
@@ -173,16 +187,11 @@ def open_data_export(
     date_of_birth: Annotated[str, Form(max_length=32)],
     token: str = Query(max_length=512),
 ) -> Response:
-    get_throttle().check("document_unlock", request.client.host if request.client else "unknown")
+    _throttle_unlocks(request)
     data_request, account = _data_export(session, settings, request_id, token)
-    if not check_document_holder(session, settings, account, _parse_date(date_of_birth)):
-        return _page(account.language, refused=True, title="data_title")
+    refused = _unlocked(session, settings, account, date_of_birth, account.language, "data_title")
     assert data_request.export_pdf is not None
-    return Response(
-        content=data_request.export_pdf,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="data-{request_id}.pdf"', "Cache-Control": "private, no-store"},
-    )
+    return refused or inline_pdf(data_request.export_pdf, f"data-{request_id}")
 
 
 @router.get(

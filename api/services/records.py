@@ -86,18 +86,28 @@ def record_dispute(session: Session, conversation: Conversation, reason: str | N
     return dispute
 
 
-def record_consent(session: Session, conversation: Conversation, kind: str, actor: str, **detail: Any) -> Consent:
-    """An opt-out or opt-in on the conversation's channel and address (the latest one applies)."""
+def record_consent(
+    session: Session,
+    conversation: Conversation,
+    kind: str,
+    actor: str,
+    *,
+    channel: str | None = None,
+    address: str | None = None,
+    **detail: Any,
+) -> Consent:
+    """An opt-out or opt-in (the latest one applies), on the conversation's channel and address unless another
+    is named (asked in one channel about another)."""
     consent = Consent(
         account_id=conversation.account_id,
         conversation_id=conversation.id,
-        channel=conversation.channel,
-        channel_address=conversation.channel_address,
+        channel=channel or conversation.channel,
+        channel_address=address or conversation.channel_address,
         kind=kind,
     )
     session.add(consent)
     session.flush()
-    audit(session, actor, f"{kind}_recorded", "consent", consent.id, channel=conversation.channel, **detail)
+    audit(session, actor, f"{kind}_recorded", "consent", consent.id, channel=consent.channel, **detail)
     return consent
 
 
@@ -108,23 +118,15 @@ def record_opt_out(session: Session, conversation: Conversation, actor: str = "b
 def record_phone_opt_outs(session: Session, conversation: Conversation, channels: list[str], actor: str = "bot") -> list[Consent]:
     """Opt-outs on the verified account's phone number for these channels (asked in another channel, e.g. the
     web chat): the contacts and the outbound writer read them as if STOP had been sent on each."""
-    account = require_account(conversation)
-    if account.phone is None:
+    phone = require_account(conversation).phone
+    if phone is None:
         return []
-    recorded = []
-    for channel in channels:
-        consent = Consent(
-            account_id=account.id,
-            conversation_id=conversation.id,
-            channel=channel,
-            channel_address=account.phone,
-            kind=ConsentKind.OPT_OUT,
+    return [
+        record_consent(
+            session, conversation, ConsentKind.OPT_OUT, actor, channel=channel, address=phone, asked_on=conversation.channel
         )
-        session.add(consent)
-        session.flush()
-        audit(session, actor, "opt_out_recorded", "consent", consent.id, channel=channel, asked_on=conversation.channel)
-        recorded.append(consent)
-    return recorded
+        for channel in channels
+    ]
 
 
 def latest_consent(session: Session, channel: str, channel_address: str) -> Consent | None:

@@ -27,19 +27,28 @@ def tracker_rows(stack, needle: str) -> int:
         return db.execute(text("select count(*) from events where data like :n"), {"n": f"%{needle}%"}).scalar_one()
 
 
+async def verify(debtor: WebChatDebtor, account: dict) -> None:
+    """The demo-like French debtor proves who they are; the file is presented."""
+    for message in ("Bonjour", account["reference"]):
+        await debtor.say(message)
+    assert account["debtor_name"] in texts(await debtor.say("12/03/1985"))
+
+
+def kill_rasa(stack) -> None:
+    """Rasa dies without warning (its whole process group, SIGKILL)."""
+    rasa = stack.service("rasa")
+    os.killpg(rasa.process.pid, signal.SIGKILL)
+    rasa.process.wait()
+
+
 def test_a_rasa_restart_in_the_middle_of_a_negotiation_forgets_nothing(stack, creditor):
     account = new_account(creditor, "fr")
 
     async def conversation() -> tuple[str, str]:
         async with WebChatDebtor(stack.api_url, "fr") as debtor:
-            for message in ("Bonjour", account["reference"]):
-                await debtor.say(message)
-            assert account["debtor_name"] in texts(await debtor.say("12/03/1985"))
+            await verify(debtor, account)
             options = texts(await debtor.say("J'ai perdu mon emploi, je ne peux pas tout payer d'un coup"))
-            # Rasa dies without warning, and comes back.
-            rasa = stack.service("rasa")
-            rasa.process.send_signal(signal.SIGKILL)
-            rasa.process.wait()
+            kill_rasa(stack)
             stack.restart("rasa")
             # The same negotiation goes on: still verified (no identity question), the plan understood.
             counter = texts(await debtor.say("je peux payer 30 euros par mois"))
@@ -58,12 +67,8 @@ def test_rasa_killed_during_a_turn_comes_back_by_itself_and_the_message_is_answe
 
     async def conversation() -> tuple[str, str]:
         async with WebChatDebtor(stack.api_url, "fr") as debtor:
-            for message in ("Bonjour", account["reference"]):
-                await debtor.say(message)
-            assert account["debtor_name"] in texts(await debtor.say("12/03/1985"))
-            rasa = stack.service("rasa")
-            os.killpg(rasa.process.pid, signal.SIGKILL)  # nobody restarts it but the supervisor
-            rasa.process.wait()
+            await verify(debtor, account)
+            kill_rasa(stack)  # nobody restarts it but the supervisor
             holding = texts(await debtor.say("combien je dois exactement ?"))
             answer = texts(await debtor.wait_for("380,00", timeout=240))
             return holding, answer
