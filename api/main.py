@@ -15,10 +15,12 @@ from api.core.config import get_settings
 from api.core.limits import BodySizeLimit
 from api.core.logging import configure_logging, log
 from api.core.problems import problem_response
+from api.core.shared import async_redis, worker_id
 from api.db import get_engine
 from api.routes import accounts, bot, console, documents, follow_through, handoff_settings, payments, policy, reference_format
 from api.services import errors
 from api.services.console_hub import hub
+from api.services.locks import ConversationLocks
 from api.services.outbox import Outbox
 from api.services.router import ConversationRouter
 from api.services.scheduler import Scheduler
@@ -40,20 +42,42 @@ def create_app() -> BodySizeLimit:
     transports = Transports()
     phone_outbox = Outbox(settings, twilio.TwilioSender(settings))
     transports.register(phone_outbox, Channel.SMS, Channel.WHATSAPP)
-    router = ConversationRouter(settings, http, transports)
+    # Several workers share locks, limits, sockets and console events through Redis (api/core/shared.py).
+    shared = async_redis(settings.redis_url) if settings.redis_url else None
+    router = ConversationRouter(settings, http, transports, ConversationLocks(shared))
     scheduler = Scheduler(settings, wake=phone_outbox.wake)
+    origins = settings.webchat_allowed_origins or [settings.base_url, f"http://localhost:{settings.api_port}"]
+    sio, webchat_sessions = webchat.create_webchat_server(
+        router,
+        cors_origins=origins,
+        max_packet_bytes=settings.webchat_max_packet_bytes,
+        redis_url=settings.redis_url,
+        worker_name=settings.api_worker_name,
+        worker=worker_id(settings.api_worker_name),
+    )
+    transports.register(webchat.WebChatTransport(webchat_sessions), Channel.WEBCHAT)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         get_engine()
-        hub.bind(asyncio.get_running_loop())
-        log.info("api_started", env=settings.app_env, rasa_url=settings.rasa_url)
+        hub.bind(asyncio.get_running_loop(), shared)
+        log.info(
+            "api_started",
+            env=settings.app_env,
+            rasa_servers=len(settings.rasa_servers),
+            worker=worker_id(settings.api_worker_name),
+            shared=bool(shared),
+        )
         # Background work: the outbox sends SMS/WhatsApp messages (and what was left unsent by a stop);
         # the retry loop answers debtor messages that Rasa could not answer when they arrived.
         # The scheduler plans nothing itself: it decides the contacts that are due (services/contacts.py).
         tasks = [
             asyncio.create_task(phone_outbox.run()),
             asyncio.create_task(router.run_retries(settings.inbound_retry_seconds)),
+            # With Redis: the console events and the web-chat replies of the other workers, and this worker's
+            # web-chat leases (both return at once for one process).
+            asyncio.create_task(hub.listen()),
+            asyncio.create_task(webchat_sessions.run()),
         ]
         if settings.scheduler_enabled:
             tasks.append(asyncio.create_task(scheduler.run(settings.scheduler_poll_seconds)))
@@ -96,14 +120,6 @@ def create_app() -> BodySizeLimit:
     app.state.router = router
     app.state.outbox = phone_outbox
     app.state.transports = transports
-    origins = settings.webchat_allowed_origins or [settings.base_url, f"http://localhost:{settings.api_port}"]
-    sio = webchat.create_webchat_server(
-        router,
-        cors_origins=origins,
-        sessions_per_client_per_hour=settings.webchat_sessions_per_client_per_hour,
-        max_packet_bytes=settings.webchat_max_packet_bytes,
-    )
-    transports.register(webchat.WebChatTransport(sio), Channel.WEBCHAT)
     # No body larger than any door needs is read (a 5 MB sign-in, a flood of huge messages).
     return BodySizeLimit(socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io"), settings.max_request_body_bytes)
 

@@ -176,6 +176,9 @@ class Conversation(Base):
     candidate_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_message_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Web chat: the last outbound message shown on a live socket of the session (what a socket that resumes
+    # the session is shown first: replies written while no socket held it — a worker stopped, a page closed).
+    webchat_shown_through: Mapped[int | None] = mapped_column()
 
     account: Mapped[Account | None] = relationship(foreign_keys=[account_id])
 

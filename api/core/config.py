@@ -31,6 +31,15 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{REPO_ROOT / 'var' / 'debtor.db'}"
 
     rasa_url: str = "http://127.0.0.1:5005"
+    # Several Rasa servers (comma-separated URLs; empty: `rasa_url` alone). Each conversation goes to one of
+    # them, chosen by a stable hash of its id; a server that does not answer is skipped (api/services/rasa.py).
+    rasa_urls: str = ""
+    # Shared state of several api workers (socket.io's Redis manager, console events, rate limits, the
+    # conversations' locks, which worker holds a web-chat session); empty: one api process, in memory.
+    redis_url: str = ""
+    # This worker's name, the prefix of its engine.io session ids: the load balancer sends every request of
+    # a polling session to the worker that holds it (deploy/nginx.conf). Empty for one process.
+    api_worker_name: str = Field("", pattern=r"^[a-z0-9]{0,8}$")
     rasa_timeout_seconds: float = 30.0
     # Rasa's HTTP API (trackers: a hand-back, an expired verification, an erasure) accepts only JWTs signed
     # with this private key (RS256); Rasa is given the public key (api/core/rasa_auth.py). The development
@@ -114,6 +123,12 @@ class Settings(BaseSettings):
     @property
     def secure_cookies(self) -> bool:
         return self.base_url.startswith("https://")
+
+    @property
+    def rasa_servers(self) -> list[str]:
+        """The Rasa servers this api relays to, in a fixed order."""
+        listed = [url.strip().rstrip("/") for url in self.rasa_urls.split(",") if url.strip()]
+        return listed or [self.rasa_url.rstrip("/")]
 
     @property
     def base_url(self) -> str:

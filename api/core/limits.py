@@ -1,8 +1,9 @@
 """Limits on anonymous and automated load: request body size, and rates per client, sender or API key.
 
-Rates are moving windows counted by the `limits` library in this process's memory (bounded: one small entry
-per key and window). Several api processes would count separately — the scaled deployment shares them
-through Redis (`limits` has a Redis storage). Each limit is named and configured in `Settings`.
+Rates are moving windows counted by the `limits` library: in this process's memory (bounded: one small entry
+per key and window), or in Redis when several api workers share the counts (`REDIS_URL`). When Redis is
+away, the worker counts in its own memory until it is back (logged): a limit is never a reason to refuse a
+debtor's message because a counter is unreachable. Each limit is named and configured in `Settings`.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from functools import cache
 from typing import Any
 
-from limits import RateLimitItem, RateLimitItemPerMinute, parse
-from limits.storage import MemoryStorage
+from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute, parse
+from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from api.core.config import Settings, get_settings
@@ -30,16 +31,32 @@ class Throttle:
     """`allow(name, key)`: one more event of `name` for `key` (a client address, a phone number, a creditor)."""
 
     def __init__(self, settings: Settings) -> None:
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._local = MovingWindowRateLimiter(MemoryStorage())
+        self._shared = (
+            MovingWindowRateLimiter(
+                RedisStorage(settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0, wrap_exceptions=True)
+            )
+            if settings.redis_url
+            else None
+        )
         self._items: dict[str, RateLimitItem] = {
             "inbound_message": RateLimitItemPerMinute(settings.inbound_messages_per_sender_per_minute),
             "console_sign_in": parse(f"{settings.console_sign_ins_per_client_per_15_minutes}/15minutes"),
             "creditor_request": RateLimitItemPerMinute(settings.creditor_requests_per_minute),
             "document_unlock": parse(f"{settings.document_unlocks_per_client_per_15_minutes}/15minutes"),
+            "webchat_session": RateLimitItemPerHour(settings.webchat_sessions_per_client_per_hour),
         }
 
+    def _hit(self, item: RateLimitItem, name: str, key: str) -> bool:
+        if self._shared is not None:
+            try:
+                return self._shared.hit(item, name, key)
+            except Exception as exc:  # noqa: BLE001 - limits wraps the storage's errors; any means "Redis away"
+                log.warning("rate_limit_without_redis", limit=name, error=type(exc).__name__)
+        return self._local.hit(item, name, key)
+
     def allow(self, name: str, key: str) -> bool:
-        allowed = self._limiter.hit(self._items[name], name, key)
+        allowed = self._hit(self._items[name], name, key)
         if not allowed:
             log.warning("rate_limited", limit=name)  # the key is a client address or a number: not logged
         return allowed

@@ -5,21 +5,26 @@ what changed through its JSON API, so a missed event costs only freshness (the c
 on its own every half minute). They come from one place: what a committed transaction changed
 (`_collect_console_events` below), so no service has to remember to tell the consoles. Consoles follow the
 conversations a person has or that wait in the queue; the bot's own turns send nothing, and with no console
-connected to this process nothing is even collected. One api process holds its consoles; several api
-processes behind a load balancer would need a shared channel (Redis pub/sub) here.
+connected to this process nothing is even collected. With several api workers (`REDIS_URL`) every event goes
+through Redis pub/sub, and each worker passes it to the consoles it holds: a console hears what happened on
+any worker. While Redis is away, a worker's consoles still hear what happens on that worker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Coroutine
 from itertools import chain
 from typing import Any
 
+import redis.asyncio
+import redis.exceptions
 from fastapi import WebSocket
 from sqlalchemy import event, exists, or_, select
 from sqlalchemy.orm import Session, UOWTransaction
 
+from api.core.logging import log
 from api.db import get_sessionmaker
 from api.models import (
     AgentNote,
@@ -35,6 +40,8 @@ from api.models import (
     VerificationAttempt,
 )
 
+EVENTS_CHANNEL = "console-events"
+
 
 class ConsoleHub:
     def __init__(self) -> None:
@@ -42,13 +49,44 @@ class ConsoleHub:
         self._sockets: dict[WebSocket, tuple[int, frozenset[int]]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.shared: redis.asyncio.Redis | None = None
 
-    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+    def bind(self, loop: asyncio.AbstractEventLoop, shared: redis.asyncio.Redis | None = None) -> None:
         self._loop = loop
+        self.shared = shared
 
     @property
     def connected(self) -> int:
         return len(self._sockets)
+
+    @property
+    def listening(self) -> bool:
+        """A console may hear of this worker's changes: one is connected here, or any worker may hold one."""
+        return bool(self.connected) or self.shared is not None
+
+    async def _publish_everywhere(self, event: dict[str, Any], creditor_id: int | None) -> None:
+        assert self.shared is not None
+        try:
+            await self.shared.publish(EVENTS_CHANNEL, json.dumps({"event": event, "creditor_id": creditor_id}))
+        except (redis.exceptions.RedisError, OSError) as exc:
+            log.warning("console_event_without_redis", error=type(exc).__name__)
+            await self.publish(event, creditor_id)
+
+    async def listen(self) -> None:
+        """With Redis: passes every worker's events to the consoles this worker holds, for ever."""
+        if self.shared is None:
+            return
+        while True:
+            try:
+                async with self.shared.pubsub() as pubsub:
+                    await pubsub.subscribe(EVENTS_CHANNEL)
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message":
+                            news = json.loads(message["data"])
+                            await self.publish(news["event"], news.get("creditor_id"))
+            except (redis.exceptions.RedisError, OSError) as exc:
+                log.warning("console_events_interrupted", error=type(exc).__name__)
+                await asyncio.sleep(1.0)  # Redis restarting: subscribe again
 
     async def attach(self, websocket: WebSocket, agent_id: int, creditor_ids: frozenset[int]) -> None:
         self._sockets[websocket] = (agent_id, creditor_ids)
@@ -83,9 +121,12 @@ class ConsoleHub:
             asyncio.run_coroutine_threadsafe(coroutine, self._loop)
 
     def notify(self, event_type: str, creditor_id: int | None = None, **fields: Any) -> None:
-        """Sends an event to the consoles concerned, from the event loop or from a worker thread."""
-        if self._sockets:
-            self.run_soon(self.publish({"type": event_type, **fields}, creditor_id))
+        """Sends an event to the consoles concerned (on every worker), from the event loop or a worker thread."""
+        event = {"type": event_type, **fields}
+        if self.shared is not None:
+            self.run_soon(self._publish_everywhere(event, creditor_id))
+        elif self._sockets:
+            self.run_soon(self.publish(event, creditor_id))
 
 
 hub = ConsoleHub()
@@ -105,7 +146,7 @@ EVENTS_KEY = "console_events"
 @event.listens_for(Session, "after_flush")
 def _collect_console_events(session: Session, _flush: UOWTransaction) -> None:
     """Notes what this flush changed that a console shows; sent once the transaction commits."""
-    if not hub.connected:
+    if not hub.listening:
         return
     events: set[tuple[str, str | None]] = session.info.setdefault(EVENTS_KEY, set())
     for row in chain(session.new, session.dirty):
@@ -149,7 +190,7 @@ def _run_after_commit(session: Session) -> None:
     for callback in session.info.pop("after_commit", []):
         callback()
     events = session.info.pop(EVENTS_KEY, None)
-    if events and hub.connected:
+    if events and hub.listening:
         _send_console_events(events)
 
 

@@ -1,19 +1,94 @@
-"""The Rasa server, reached through its REST channel: one Rasa conversation per debtor conversation."""
+"""The Rasa servers, reached through their REST channel: one Rasa conversation per debtor conversation.
+
+With several Rasa servers (`RASA_URLS`), each conversation goes to one of them, chosen by rendezvous hashing
+of its id: every api worker picks the same server for it without talking to the others, and adding or
+losing a server moves only the conversations it had. A server that refuses the connection (down, restarting)
+is skipped for `DOWN_SECONDS` and the conversation goes to the next server of its own order; the servers
+share the tracker store (PostgreSQL), so the other server carries on the same conversation. A request that
+reached a server and then failed (a timeout: it may still be answering) is not sent elsewhere: the caller
+holds the message and looks for the turn in the tracker before sending it again (api/services/router.py).
+One turn at a time per conversation is the api's own lock (api/services/locks.py), which is why Rasa's
+non-atomic Redis lock store (RasaHQ/rasa#9213) is never the only guard.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from functools import cache
+from typing import Any, TypeVar
 
 import httpx
 
 from api.core.config import Settings
+from api.core.logging import log
 from api.core.rasa_auth import bearer
 from api.services.errors import RasaUnavailable
+
+T = TypeVar("T")
+# How long a server that refused a connection is skipped before it is tried again.
+DOWN_SECONDS = 10.0
+
+
+class RasaServers:
+    """The servers in each conversation's own order, servers seen down last."""
+
+    def __init__(self, urls: list[str], *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.urls = [url.rstrip("/") for url in urls]
+        self.clock = clock
+        self._down_until: dict[str, float] = {}
+
+    def ranked(self, sender: str) -> list[str]:
+        def weight(url: str) -> bytes:
+            return hashlib.sha256(f"{url}|{sender}".encode()).digest()
+
+        by_hash = sorted(self.urls, key=weight, reverse=True)
+        now = self.clock()
+        return [url for url in by_hash if self._down_until.get(url, 0) <= now] + [
+            url for url in by_hash if self._down_until.get(url, 0) > now
+        ]
+
+    def mark_down(self, url: str) -> None:
+        if len(self.urls) > 1:
+            log.warning("rasa_server_down", server=self.urls.index(url))
+        self._down_until[url] = self.clock() + DOWN_SECONDS
+
+    def mark_up(self, url: str) -> None:
+        self._down_until.pop(url, None)
+
+    async def call(self, sender: str, request: Callable[[str], Awaitable[T]]) -> T:
+        """`request(server_url)` on the conversation's server, or the next one while connections are refused."""
+        refused: httpx.HTTPError | None = None
+        for url in self.ranked(sender):
+            try:
+                result = await request(url)
+            except httpx.ConnectError as exc:  # nothing reached that server: another may take the turn
+                self.mark_down(url)
+                refused = exc
+                continue
+            self.mark_up(url)
+            return result
+        raise RasaUnavailable(str(refused))
+
+    def each(self, sender: str) -> Iterator[str]:
+        """The conversation's servers in order, for blocking callers that handle refusals themselves."""
+        yield from self.ranked(sender)
+
+
+@cache
+def _servers(urls: tuple[str, ...]) -> RasaServers:
+    return RasaServers(list(urls))
+
+
+def servers(settings: Settings) -> RasaServers:
+    """This process's view of the configured servers (which ones are down is remembered between calls)."""
+    return _servers(tuple(settings.rasa_servers))
 
 
 async def send_to_rasa(
     client: httpx.AsyncClient,
-    rasa_url: str,
+    settings: Settings,
     sender: str,
     text: str,
     metadata: dict[str, Any],
@@ -21,30 +96,40 @@ async def send_to_rasa(
     webhook: str = "rest",
 ) -> list[dict[str, Any]]:
     """The bot's replies to one message; `webhook` is Rasa's input channel (`rest`, `twilio_relay`)."""
-    try:
+
+    async def post(url: str) -> list[dict[str, Any]]:
         response = await client.post(
-            f"{rasa_url.rstrip('/')}/webhooks/{webhook}/webhook",
-            json={"sender": sender, "message": text, "metadata": metadata},
+            f"{url}/webhooks/{webhook}/webhook", json={"sender": sender, "message": text, "metadata": metadata}
         )
         response.raise_for_status()
+        return response.json() or []
+
+    try:
+        return await servers(settings).call(sender, post)
     except httpx.HTTPError as exc:
         raise RasaUnavailable(str(exc)) from exc
-    return response.json() or []
+
+
+async def _tracker(client: httpx.AsyncClient, settings: Settings, sender: str) -> dict[str, Any]:
+    async def get(url: str) -> dict[str, Any]:
+        response = await client.get(
+            f"{url}/conversations/{sender}/tracker",
+            params={"include_events": "AFTER_RESTART"},
+            headers=bearer(settings.rasa_jwt_private_key_file),
+        )
+        response.raise_for_status()
+        return dict(response.json())
+
+    try:
+        return await servers(settings).call(sender, get)
+    except (httpx.HTTPError, OSError) as exc:  # OSError: no key to sign with (RASA_JWT_PRIVATE_KEY_FILE)
+        raise RasaUnavailable(str(exc)) from exc
 
 
 async def turn_replies(client: httpx.AsyncClient, settings: Settings, sender: str, turn: str) -> list[dict[str, Any]] | None:
     """What Rasa answered to the message sent with metadata `turn`, read from its tracker: None when Rasa never
     took it (send it), the replies when it finished; RasaUnavailable while it is still being answered."""
-    try:
-        response = await client.get(
-            f"{settings.rasa_url.rstrip('/')}/conversations/{sender}/tracker",
-            params={"include_events": "AFTER_RESTART"},
-            headers=bearer(settings.rasa_jwt_private_key_file),
-        )
-        response.raise_for_status()
-    except (httpx.HTTPError, OSError) as exc:
-        raise RasaUnavailable(str(exc)) from exc
-    events: list[dict[str, Any]] = response.json().get("events") or []
+    events: list[dict[str, Any]] = (await _tracker(client, settings, sender)).get("events") or []
     starts = [i for i, e in enumerate(events) if e.get("event") == "user" and (e.get("metadata") or {}).get("turn") == turn]
     if not starts:
         return None
@@ -61,14 +146,18 @@ async def turn_replies(client: httpx.AsyncClient, settings: Settings, sender: st
 
 async def append_tracker_events(client: httpx.AsyncClient, settings: Settings, sender: str, events: list[dict[str, Any]]) -> None:
     """Appends events (slots, a closed form) to a conversation's tracker through Rasa's HTTP API."""
-    try:
+
+    async def post(url: str) -> None:
         response = await client.post(
-            f"{settings.rasa_url.rstrip('/')}/conversations/{sender}/tracker/events",
+            f"{url}/conversations/{sender}/tracker/events",
             params={"include_events": "NONE"},
             headers=bearer(settings.rasa_jwt_private_key_file),
             json=events,
         )
         response.raise_for_status()
+
+    try:
+        await servers(settings).call(sender, post)
     except (httpx.HTTPError, OSError) as exc:  # OSError: no key to sign with (RASA_JWT_PRIVATE_KEY_FILE)
         raise RasaUnavailable(str(exc)) from exc
 
@@ -77,15 +166,22 @@ def clear_trackers_now(settings: Settings, senders: list[str], timeout: float = 
     """Replaces conversations' tracker events with none (what the debtor said is gone from Rasa too), from a
     worker thread; answers the conversations Rasa could not clear."""
     failed = []
+    pool = servers(settings)
     with httpx.Client(timeout=timeout) as client:
         for sender in senders:
-            try:
-                client.put(
-                    f"{settings.rasa_url.rstrip('/')}/conversations/{sender}/tracker/events",
-                    params={"include_events": "NONE"},
-                    headers=bearer(settings.rasa_jwt_private_key_file),
-                    json=[],
-                ).raise_for_status()
-            except (httpx.HTTPError, OSError):
+            for url in pool.each(sender):
+                try:
+                    client.put(
+                        f"{url}/conversations/{sender}/tracker/events",
+                        params={"include_events": "NONE"},
+                        headers=bearer(settings.rasa_jwt_private_key_file),
+                        json=[],
+                    ).raise_for_status()
+                except httpx.ConnectError:
+                    continue  # that server is down: the next one shares the tracker store
+                except (httpx.HTTPError, OSError):
+                    failed.append(sender)
+                break
+            else:
                 failed.append(sender)
     return failed

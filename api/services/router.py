@@ -29,6 +29,7 @@ from api.services.bot_context import identity_expired_events
 from api.services.compliance import bot_input, is_opt_out_request
 from api.services.errors import ConversationClosed, RasaUnavailable
 from api.services.language import detect_language
+from api.services.locks import ConversationLocks
 from api.services.rasa import append_tracker_events, send_to_rasa, turn_replies
 from api.services.sms_text import button_choice
 from api.services.transport import Reply, Transports
@@ -104,17 +105,16 @@ def find_or_create_conversation(channel: str, channel_address: str, creditor_id:
 
 
 class ConversationRouter:
-    def __init__(self, settings: Settings, http: httpx.AsyncClient, transports: Transports) -> None:
+    def __init__(
+        self, settings: Settings, http: httpx.AsyncClient, transports: Transports, locks: ConversationLocks | None = None
+    ) -> None:
         self.settings = settings
         self.http = http
         # Delivers replies written outside a turn that answers them itself (a retry once Rasa is back): emits
         # them on the web chat, wakes the outbox for SMS and WhatsApp.
         self.transports = transports
-        self._locks: dict[str, asyncio.Lock] = {}
-
-    def _lock(self, conversation_id: str) -> asyncio.Lock:
-        # One message at a time per conversation keeps Rasa's tracker and our records in order.
-        return self._locks.setdefault(conversation_id, asyncio.Lock())
+        # One message at a time per conversation, across workers, keeps Rasa's tracker and our records in order.
+        self.locks = locks or ConversationLocks()
 
     async def handle_inbound(
         self,
@@ -130,20 +130,21 @@ class ConversationRouter:
         the unanswered ones are read in the same transaction, under the conversation's lock: one database round
         trip fewer per turn. Otherwise the message is stored at once and answered after the one in progress.
         """
-        lock = self._lock(conversation_id)
-        if lock.locked():
+        held = await self.locks.acquire(conversation_id, wait=False)
+        if held is None:
             stored = await to_thread.run_sync(self.store_inbound, conversation_id, text, channel_message_id, language_hint)
             if stored.rejected:
                 return [stored.rejected]
             return await self.process(conversation_id, stored.message_id)
-        async with lock:
+        try:
             stored, pending = await to_thread.run_sync(
                 self._store_and_collect, conversation_id, text, channel_message_id, language_hint
             )
             if stored.rejected:
                 return [stored.rejected]
-            replies = await self._answer_pending(pending)
-        return replies
+            return await self._answer_pending(pending)
+        finally:
+            await held.release()
 
     def _store_and_collect(
         self, conversation_id: str, text: str, channel_message_id: str | None, language_hint: str | None
@@ -216,11 +217,22 @@ class ConversationRouter:
             and now - conversation.last_message_at > dt.timedelta(minutes=idle)
         )
 
-    async def process(self, conversation_id: str, up_to_message_id: int | None = None, *, deliver: bool = False) -> list[Reply]:
-        """Answers the conversation's unanswered messages in order (up to `up_to_message_id`)."""
-        async with self._lock(conversation_id):
+    async def process(
+        self, conversation_id: str, up_to_message_id: int | None = None, *, deliver: bool = False, recover: bool = False
+    ) -> list[Reply]:
+        """Answers the conversation's unanswered messages in order (up to `up_to_message_id`). `recover`: they
+        may have reached Rasa already (a worker stopped in the middle of a turn): each is looked for in the
+        tracker before it is sent."""
+        held = await self.locks.acquire(conversation_id)
+        if held is None:  # another worker is answering it; what is left is retried
+            return []
+        try:
             pending = await to_thread.run_sync(self._unanswered, conversation_id, up_to_message_id)
+            for item in pending:
+                item["recover"] = recover
             return await self._answer_pending(pending, deliver=deliver)
+        finally:
+            await held.release()
 
     async def _answer_pending(self, pending: list[dict[str, Any]], *, deliver: bool = False) -> list[Reply]:
         """Answers the collected messages in order; called with the conversation's lock held."""
@@ -350,7 +362,7 @@ class ConversationRouter:
         """One turn, taken by Rasa at most once. Each turn carries its key; a message whose earlier attempt failed
         (a timeout may have reached Rasa, still working) is first looked for in Rasa's tracker, and its replies
         taken from there rather than sending it again."""
-        if item["held"]:
+        if item["held"] or item.get("recover"):
             done = await turn_replies(self.http, self.settings, item["conversation_id"], turn)
             if done is not None:
                 log.info("turn_recovered", conversation_id=item["conversation_id"], turn=turn, replies=len(done))
@@ -359,7 +371,7 @@ class ConversationRouter:
 
     async def _rasa(self, channel: str, conversation_id: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
         webhook = RASA_WEBHOOKS.get(channel, "rest")
-        return await send_to_rasa(self.http, self.settings.rasa_url, conversation_id, text, metadata, webhook=webhook)
+        return await send_to_rasa(self.http, self.settings, conversation_id, text, metadata, webhook=webhook)
 
     def _mark_opened(self, conversation_id: str) -> None:
         with session_scope() as session:
@@ -410,7 +422,7 @@ class ConversationRouter:
         """One pass over the unanswered messages; returns how many conversations were tried."""
         conversations = await to_thread.run_sync(self.unanswered_conversations, older_than_seconds)
         for conversation_id in conversations:
-            await self.process(conversation_id, deliver=True)
+            await self.process(conversation_id, deliver=True, recover=True)
         return len(conversations)
 
     async def run_retries(self, interval_seconds: float) -> None:
