@@ -2,11 +2,13 @@
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 
-.PHONY: help setup run test test-rasa test-bot test-api validate train seed lint
+.PHONY: help setup run run-scaled test test-rasa test-bot test-api validate train seed lint
 
 help:
 	@echo "make run    install what is missing, then start the Rasa server, the action server and the api"
 	@echo "make test   install what is missing, then run every test (lint and type checks first)"
+	@echo "make run-scaled   the scaled topology locally: PostgreSQL, Redis, 2 Rasa + 2 action servers, 2 api workers, nginx"
+	@echo "make bench-load   200 debtors for 10 minutes over the real doors, embedded default vs scaled topology"
 	@echo "make lint   ruff (lint and format) and mypy; a finding fails"
 	@echo "make bench-followthrough   one simulated month of reminders and payments over 10,000 accounts: contacts decided/s and the proof of the contact rules"
 
@@ -18,6 +20,11 @@ seed: setup
 
 run: seed
 	@.venv/api/bin/python scripts/stack.py
+
+# The scaled topology on this machine (docs/deploy.md): PostgreSQL, Redis, 2 Rasa servers with their action
+# servers, 2 api workers behind nginx (Debian's postgresql, redis-server and nginx-light packages).
+run-scaled: setup
+	@.venv/api/bin/python scripts/stack.py --scaled
 
 validate: setup
 	.venv/rasa/bin/python scripts/validate_data.py
@@ -49,6 +56,12 @@ bench-nlu:
 
 bench-turn:
 	.venv/api/bin/python -m bench.turn --baseline-config bench/configs/rasa_init.yml
+
+# 200 debtors for 10 minutes over socket.io and signed Twilio webhooks, embedded default vs scaled topology.
+.PHONY: bench-load
+bench-load:
+	@test -x .venv/api/bin/python || { echo "no api environment (.venv/api): run make setup first" >&2; exit 1; }
+	.venv/api/bin/python -m bench.load
 
 .PHONY: bench-sms
 bench-sms:

@@ -15,7 +15,7 @@ from api.core.config import get_settings
 from api.core.limits import BodySizeLimit
 from api.core.logging import configure_logging, log
 from api.core.problems import problem_response
-from api.core.shared import async_redis, worker_id
+from api.core.shared import async_redis, async_redis_listener, worker_id
 from api.db import get_engine
 from api.routes import accounts, bot, console, documents, follow_through, handoff_settings, payments, policy, reference_format
 from api.services import errors
@@ -60,7 +60,7 @@ def create_app() -> BodySizeLimit:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         get_engine()
-        hub.bind(asyncio.get_running_loop(), shared)
+        hub.bind(asyncio.get_running_loop(), shared, async_redis_listener(settings.redis_url) if shared else None)
         log.info(
             "api_started",
             env=settings.app_env,

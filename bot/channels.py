@@ -9,8 +9,9 @@ the `channel: twilio` variants of domain.yml, written to fit in one or two SMS s
 
 from __future__ import annotations
 
+import asyncio
 import copy
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 import structlog
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
@@ -21,6 +22,38 @@ from sanic.response import HTTPResponse
 
 structlogger = structlog.get_logger()
 
+Handler = Callable[[UserMessage], Awaitable[Any]]
+# The turns this Rasa server is answering now, by conversation and turn key, with the replies they will have.
+_IN_FLIGHT: Dict[Text, "asyncio.Future[List[Dict[Text, Any]]]"] = {}
+
+
+def once_per_turn(on_new_message: Handler) -> Handler:
+    """Takes each turn once. The api sends every message with its turn key (`metadata.turn`) and, when it gave
+    up waiting (a timeout) while this server was still answering, sends it again: the second request waits
+    for the first and is given the same replies instead of the bot answering the message twice. (A turn that
+    finished is found by the api in the tracker before it sends again: api/services/router.py.)"""
+
+    async def handle(message: UserMessage) -> Any:
+        turn = (message.metadata or {}).get("turn")
+        collector = message.output_channel if isinstance(message.output_channel, CollectingOutputChannel) else None
+        if not turn or collector is None:
+            return await on_new_message(message)
+        key = f"{message.sender_id}:{turn}"
+        first = _IN_FLIGHT.get(key)
+        if first is not None:
+            structlogger.info("turn.already_being_answered", turn=turn)
+            collector.messages.extend(copy.deepcopy(await asyncio.shield(first)))
+            return None
+        answered: "asyncio.Future[List[Dict[Text, Any]]]" = asyncio.get_running_loop().create_future()
+        _IN_FLIGHT[key] = answered
+        try:
+            return await on_new_message(message)
+        finally:
+            answered.set_result(list(collector.messages))
+            del _IN_FLIGHT[key]
+
+    return handle
+
 
 class RestWithMetadataInput(RestInput):
     """Rasa's REST channel (`/webhooks/rest/webhook`), keeping the metadata the api sends with each message
@@ -28,6 +61,9 @@ class RestWithMetadataInput(RestInput):
 
     def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
         return (request.json or {}).get("metadata")
+
+    def blueprint(self, on_new_message: Handler) -> Blueprint:
+        return super().blueprint(once_per_turn(on_new_message))
 
 
 class TwilioRelayOutput(CollectingOutputChannel):
@@ -48,7 +84,8 @@ class TwilioRelayInput(InputChannel):
     def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
         return (request.json or {}).get("metadata")
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+    def blueprint(self, on_new_message: Handler) -> Blueprint:
+        on_new_message = once_per_turn(on_new_message)
         relay = Blueprint("twilio_relay_webhook", __name__)
 
         @relay.route("/", methods=["GET"])

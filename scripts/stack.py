@@ -235,8 +235,10 @@ class Stack:
         ]
         return Service(name, command, f"http://127.0.0.1:{port}/status", env, self.log_dir / f"{name}.log")
 
-    def _api(self, name: str, port: int, env: dict[str, str]) -> Service:
+    def _api(self, name: str, port: int, env: dict[str, str], *, behind_proxy: bool = False) -> Service:
         command = [str(API_BIN / "uvicorn"), "api.main:app", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+        if behind_proxy:  # the client's address from nginx on this machine, and from nobody else
+            command += ["--proxy-headers", "--forwarded-allow-ips", "127.0.0.1"]
         return Service(name, command, f"http://127.0.0.1:{port}/health", env, self.log_dir / f"{name}.log")
 
     def wait_ready(self, services: list[Service], timeout: float = 240) -> None:
@@ -341,7 +343,8 @@ http {{
       proxy_set_header Connection $connection_upgrade;
       # Twilio signs the public URL: the api must see the host the request was sent to.
       proxy_set_header Host $http_host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      # Replaced, not appended to: the workers trust this header from nginx only (the rate limits' client).
+      proxy_set_header X-Forwarded-For $remote_addr;
       proxy_set_header X-Forwarded-Proto $scheme;
       proxy_read_timeout 3600s;
       proxy_next_upstream error timeout http_502 http_503;
@@ -424,7 +427,7 @@ class ScaledStack(Stack):
                 self._rasa(f"rasa-{i}", port, {**env, "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{actions_port}/webhook"})
             )
         for name, port in api_ports.items():
-            self.services.append(self._api(f"api-{name[1:]}", port, {**env, "API_WORKER_NAME": name}))
+            self.services.append(self._api(f"api-{name[1:]}", port, {**env, "API_WORKER_NAME": name}, behind_proxy=True))
         nginx_root = self.root / "nginx"
         nginx_root.mkdir()
         (nginx_root / "nginx.conf").write_text(nginx_conf(nginx_root, self.api_port, api_ports))

@@ -25,6 +25,6 @@ say "Bot-side unit tests (parsing, entity extractor)"
 say "api unit, integration and end-to-end tests (SQLite, the embedded default)"
 .venv/api/bin/python -m pytest tests/test_architecture.py tests/test_promises.py tests/api tests/channels tests/scripts tests/e2e -q -p no:cacheprovider -o faulthandler_timeout=600
 
-say "The api and end-to-end tests again on PostgreSQL (a throw-away server; Rasa's trackers there too)"
+say "The api and end-to-end tests again on PostgreSQL (a throw-away server; Rasa's trackers there too; the scaled tests ran on it already)"
 TEST_DATABASE=postgresql .venv/api/bin/python -m pytest tests/api tests/channels tests/e2e -q -p no:cacheprovider \
-  -o faulthandler_timeout=600 --deselect tests/api/test_postgres.py
+  -o faulthandler_timeout=600 --deselect tests/api/test_postgres.py --deselect tests/e2e/test_scaled.py

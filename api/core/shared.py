@@ -27,6 +27,15 @@ def async_redis(url: str) -> redis.asyncio.Redis:
 
 
 @cache
+def async_redis_listener(url: str) -> redis.asyncio.Redis:
+    """The worker's client for pub/sub subscriptions: no read timeout (a quiet channel is not a dead one);
+    a dead connection shows as a closed socket or a failed health check, and the listener subscribes again."""
+    return redis.asyncio.Redis.from_url(
+        url, socket_connect_timeout=TIMEOUT_SECONDS, socket_keepalive=True, health_check_interval=10
+    )
+
+
+@cache
 def sync_redis(url: str) -> redis.Redis:
     """The worker's blocking client, for code that runs in a thread or must answer at once (rate limits)."""
     return redis.Redis.from_url(url, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS)

@@ -20,6 +20,7 @@ from typing import Any
 
 import redis.asyncio
 import redis.exceptions
+from anyio import to_thread
 from fastapi import WebSocket
 from sqlalchemy import event, exists, or_, select
 from sqlalchemy.orm import Session, UOWTransaction
@@ -50,14 +51,25 @@ class ConsoleHub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.shared: redis.asyncio.Redis | None = None
+        self.listener: redis.asyncio.Redis | None = None
 
-    def bind(self, loop: asyncio.AbstractEventLoop, shared: redis.asyncio.Redis | None = None) -> None:
+    def bind(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        shared: redis.asyncio.Redis | None = None,
+        listener: redis.asyncio.Redis | None = None,
+    ) -> None:
         self._loop = loop
         self.shared = shared
+        self.listener = listener or shared
 
     @property
     def connected(self) -> int:
         return len(self._sockets)
+
+    @property
+    def has_loop(self) -> bool:
+        return self._loop is not None and not self._loop.is_closed()
 
     @property
     def listening(self) -> bool:
@@ -74,11 +86,11 @@ class ConsoleHub:
 
     async def listen(self) -> None:
         """With Redis: passes every worker's events to the consoles this worker holds, for ever."""
-        if self.shared is None:
+        if self.listener is None:
             return
         while True:
             try:
-                async with self.shared.pubsub() as pubsub:
+                async with self.listener.pubsub() as pubsub:
                     await pubsub.subscribe(EVENTS_CHANNEL)
                     async for message in pubsub.listen():
                         if message.get("type") == "message":
@@ -191,7 +203,12 @@ def _run_after_commit(session: Session) -> None:
         callback()
     events = session.info.pop(EVENTS_KEY, None)
     if events and hub.listening:
-        _send_console_events(events)
+        # Not on the committing session's thread: reading the conversations' creditors needs a connection of
+        # its own, and taking it while this session still holds one exhausts the pool under load.
+        if hub.has_loop:
+            hub.run_soon(to_thread.run_sync(_send_console_events, events))
+        else:
+            _send_console_events(events)
 
 
 @event.listens_for(Session, "after_rollback")

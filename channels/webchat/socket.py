@@ -29,7 +29,7 @@ from sqlalchemy import select, update
 
 from api.core.limits import get_throttle
 from api.core.logging import log
-from api.core.shared import async_redis
+from api.core.shared import async_redis, async_redis_listener
 from api.db import session_scope
 from api.models import Conversation, Message
 from api.services.errors import ConversationClosed
@@ -114,9 +114,16 @@ class WebChatSessions:
     """This worker's web-chat sessions: which socket holds which session (and, with Redis, the lease that
     tells the other workers so), and showing each session the replies it has not seen."""
 
-    def __init__(self, sio: socketio.AsyncServer, shared: redis.asyncio.Redis | None, worker: str) -> None:
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        shared: redis.asyncio.Redis | None,
+        worker: str,
+        listener: redis.asyncio.Redis | None = None,
+    ) -> None:
         self.sio = sio
         self.shared = shared
+        self.listener = listener or shared
         self.worker = worker
         self.holders: dict[str, str] = {}  # address -> the socket of this worker that holds it
         self._showing: dict[str, asyncio.Lock] = {}
@@ -193,10 +200,10 @@ class WebChatSessions:
                 log.warning("webchat_leases_not_renewed", error=type(exc).__name__)
 
     async def _listen(self) -> None:
-        assert self.shared is not None
+        assert self.listener is not None
         while True:
             try:
-                async with self.shared.pubsub() as pubsub:
+                async with self.listener.pubsub() as pubsub:
                     await pubsub.subscribe(DELIVER_CHANNEL)
                     async for message in pubsub.listen():
                         if message.get("type") != "message":
@@ -249,7 +256,7 @@ def create_webchat_server(
     )
     _engineio_ids(sio, worker_name)
     shared = async_redis(redis_url) if redis_url else None
-    sessions = WebChatSessions(sio, shared, worker)
+    sessions = WebChatSessions(sio, shared, worker, async_redis_listener(redis_url) if redis_url else None)
 
     async def resumable(address: str, sid: str) -> str | None:
         """The conversation of the session at `address`, now held by `sid`; None if it cannot be resumed."""
