@@ -3,12 +3,15 @@ creditor, the action server, the signed-in agent."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
-from collections.abc import Iterator
-from typing import Annotated
+import inspect
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
 
 from fastapi import Cookie, Depends, Header, HTTPException, Request, status
+from fastapi.routing import APIRoute
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,6 +33,38 @@ def get_session() -> Iterator[Session]:
 # Committed when the route returns and before the response leaves ("function" scope): a commit that fails
 # answers 500, never a 200 or 201 for something that was not saved.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def _released(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(endpoint)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        sessions = [value for value in kwargs.values() if isinstance(value, Session)]
+        try:
+            result = endpoint(*args, **kwargs)
+            for session in sessions:
+                session.commit()
+        finally:
+            for session in sessions:
+                session.close()  # rolls back what was not committed (an error) and gives the connection back
+        return result
+
+    return run
+
+
+class SessionReleasingRoute(APIRoute):
+    """A route whose synchronous endpoint commits its database session and gives its connection back in the
+    endpoint's own thread. FastAPI runs a synchronous endpoint in one worker thread, then validates its answer
+    in another and only then closes the request's dependencies: a session left open until then holds its pool
+    connection (and, on SQLite, the write lock) while it waits for a free thread. Under load every thread can
+    be waiting for a connection or the lock: the api stalled for good at 200 debtors (`bench/README.md`).
+    A failed commit still answers 500 (the endpoint's exception)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint):
+            endpoint = _released(endpoint)
+        super().__init__(path, endpoint, **kwargs)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
@@ -39,6 +74,7 @@ def hash_api_key(key: str) -> str:
 
 def get_creditor(session: SessionDep, x_api_key: Annotated[str | None, Header(alias="X-API-Key")] = None) -> Creditor:
     creditor = session.scalar(select(Creditor).where(Creditor.api_key_hash == hash_api_key(x_api_key or "")))
+    session.commit()  # read only: the connection goes back to the pool before the endpoint's thread
     if not x_api_key or creditor is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -88,6 +124,7 @@ def get_agent_session(
     session: SessionDep, console_session: Annotated[str | None, Cookie(alias=SESSION_COOKIE)] = None
 ) -> AgentSession:
     row = agents.session_of_token(session, console_session)
+    session.commit()  # read only (row and agent loaded): the connection goes back before the next thread
     if row is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="Sign in to the console first.")
     return row

@@ -45,14 +45,50 @@ def once_per_turn(on_new_message: Handler) -> Handler:
             collector.messages.extend(copy.deepcopy(await asyncio.shield(first)))
             return None
         answered: "asyncio.Future[List[Dict[Text, Any]]]" = asyncio.get_running_loop().create_future()
+        answered.add_done_callback(lambda future: future.cancelled() or future.exception())  # no waiter: fine
         _IN_FLIGHT[key] = answered
         try:
-            return await on_new_message(message)
-        finally:
+            result = await on_new_message(message)
+        except BaseException:
+            answered.set_exception(RuntimeError("the turn failed"))  # its waiters fail too: the api sends again
+            raise
+        else:
             answered.set_result(list(collector.messages))
+            return result
+        finally:
             del _IN_FLIGHT[key]
 
     return handle
+
+
+def relay_blueprint(name: Text, output: Callable[[], CollectingOutputChannel], on_new_message: Handler) -> Blueprint:
+    """`GET /` (health) and `POST /webhook` with `{"sender", "message", "metadata"}`: the bot's replies, or 503
+    when the turn failed (a store or the lock store away, the turn cancelled). Rasa's own REST channel answers
+    200 with whatever was collected, often nothing, and the api would take the message as answered; a 503
+    makes it hold the message, reply with its holding message and send it again (Rasa saves a turn's tracker
+    only once the turn is complete, so nothing of the failed turn is kept)."""
+    on_new_message = once_per_turn(on_new_message)
+    relay = Blueprint(f"{name}_webhook", __name__)
+
+    @relay.route("/", methods=["GET"])
+    async def health(_request: Request) -> HTTPResponse:
+        return response.json({"status": "ok"})
+
+    @relay.route("/webhook", methods=["POST"])
+    async def receive(request: Request) -> HTTPResponse:
+        body = request.json or {}
+        sender, text, metadata = body.get("sender"), body.get("message"), body.get("metadata")
+        if not isinstance(sender, str) or not isinstance(text, str):
+            return response.json({"error": "sender and message are required strings"}, status=400)
+        collector = output()
+        try:
+            await on_new_message(UserMessage(text, collector, sender, input_channel=name, metadata=metadata))
+        except (Exception, asyncio.CancelledError):  # noqa: BLE001 - any failure: the api sends the turn again
+            structlogger.exception(f"{name}.message.failure")
+            return response.json({"error": "the turn failed; send it again"}, status=503)
+        return response.json(collector.messages)
+
+    return relay
 
 
 class RestWithMetadataInput(RestInput):
@@ -63,7 +99,7 @@ class RestWithMetadataInput(RestInput):
         return (request.json or {}).get("metadata")
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:
-        return super().blueprint(once_per_turn(on_new_message))
+        return relay_blueprint(self.name(), CollectingOutputChannel, on_new_message)
 
 
 class TwilioRelayOutput(CollectingOutputChannel):
@@ -85,26 +121,4 @@ class TwilioRelayInput(InputChannel):
         return (request.json or {}).get("metadata")
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:
-        on_new_message = once_per_turn(on_new_message)
-        relay = Blueprint("twilio_relay_webhook", __name__)
-
-        @relay.route("/", methods=["GET"])
-        async def health(_request: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
-        @relay.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
-            body = request.json or {}
-            sender, text = body.get("sender"), body.get("message")
-            if not isinstance(sender, str) or not isinstance(text, str):
-                return response.json({"error": "sender and message are required strings"}, status=400)
-            collector = TwilioRelayOutput()
-            try:
-                await on_new_message(
-                    UserMessage(text, collector, sender, input_channel=self.name(), metadata=self.get_metadata(request))
-                )
-            except Exception:  # noqa: BLE001 - answer what was collected, as the REST channel does
-                structlogger.exception("twilio_relay.message.failure", text=copy.deepcopy(text))
-            return response.json(collector.messages)
-
-        return relay
+        return relay_blueprint(self.name(), TwilioRelayOutput, on_new_message)

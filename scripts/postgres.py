@@ -1,5 +1,6 @@
 """A throw-away PostgreSQL server: `initdb` in a temporary directory, the server on a free loopback port (fsync
-off: nothing here needs to survive a machine crash), stopped and removed at the end. Uses Debian's server
+off: nothing here needs to survive a machine crash; but commits wait for their WAL to be written, so that a
+committed row survives the server's own crash, which the fault tests cause), stopped and removed at the end. Uses Debian's server
 binaries (/usr/lib/postgresql/<version>/bin, `apt-get install postgresql`). Used by the tests
 (tests/postgres.py) and by the local scaled topology (`make run-scaled`, scripts/stack.py).
 
@@ -117,7 +118,7 @@ class PostgresServer:
             with (self.data_dir / "postgresql.conf").open("a") as conf:
                 conf.write(
                     f"\nlisten_addresses = '127.0.0.1'\nport = {self.port}\nunix_socket_directories = '{self.socket_dir}'\n"
-                    "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+                    "fsync = off\nsynchronous_commit = on\nfull_page_writes = off\n"
                 )
             # -w: pg_ctl answers once the server accepts connections (a readiness check, not a sleep).
             started = self.run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_path), "-w", "-t", "60", "start")

@@ -6,7 +6,7 @@ from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Response, status
 
-from api.deps import CreditorDep, SessionDep, SettingsDep
+from api.deps import CreditorDep, SessionDep, SessionReleasingRoute, SettingsDep
 from api.models import Account, DataRequest, utcnow
 from api.routes.documents import pdf_response
 from api.schemas.creditor import (
@@ -24,7 +24,7 @@ from api.services.errors import Conflict, NotFound
 from api.services.rasa import clear_trackers_now
 from api.services.verification import unlock_reference
 
-router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
+router = APIRouter(route_class=SessionReleasingRoute, prefix="/api/v1/accounts", tags=["accounts"])
 
 
 def _find(session: SessionDep, creditor_id: int, reference: str) -> Account:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, status
 
-from api.deps import SessionDep, SettingsDep, require_action_server
+from api.deps import SessionDep, SessionReleasingRoute, SettingsDep, require_action_server
 from api.schemas.common import Recorded
 from api.schemas.internal import (
     AcceptedOut,
@@ -43,6 +43,7 @@ from api.schemas.internal import (
 from api.services import bot_api, offers
 
 router = APIRouter(
+    route_class=SessionReleasingRoute,
     prefix="/internal/v1/conversations/{conversation_id}",
     tags=["action server"],
     dependencies=[Depends(require_action_server)],

@@ -18,7 +18,16 @@ from api.core.config import Settings, get_settings
 from api.core.limits import get_throttle
 from api.core.logging import log
 from api.db import session_scope
-from api.deps import SESSION_COOKIE, CurrentAgent, RouterDep, SessionDep, SettingsDep, TransportsDep, get_agent_session
+from api.deps import (
+    SESSION_COOKIE,
+    CurrentAgent,
+    RouterDep,
+    SessionDep,
+    SessionReleasingRoute,
+    SettingsDep,
+    TransportsDep,
+    get_agent_session,
+)
 from api.models import Agent
 from api.routes.documents import pdf_response
 from api.schemas.common import Channel, ConversationState, HandoffStatus, MessageStatus, Recorded
@@ -56,8 +65,8 @@ from api.services.rasa import append_tracker_events, clear_trackers_now
 from api.services.transport import Transports
 
 STATIC = Path(__file__).resolve().parents[1] / "console"
-router = APIRouter(prefix="/console", tags=["agent console"], include_in_schema=False)
-api = APIRouter(prefix="/console/api", tags=["agent console"])
+router = APIRouter(route_class=SessionReleasingRoute, prefix="/console", tags=["agent console"], include_in_schema=False)
+api = APIRouter(route_class=SessionReleasingRoute, prefix="/console/api", tags=["agent console"])
 
 
 # -------------------------------------------------------------------------------------------------------

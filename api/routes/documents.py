@@ -17,13 +17,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from api import i18n
 from api.core.config import Settings
 from api.core.limits import get_throttle
-from api.deps import SessionDep, SettingsDep
+from api.deps import SessionDep, SessionReleasingRoute, SettingsDep
 from api.models import Account, Confirmation, DataRequest, ShortLink, utcnow
 from api.services.errors import ExpiredLink, InvalidLink, NotFound
 from api.services.signing import DATA_EXPORT_PURPOSE, DOCUMENT_PURPOSE, verify_token
 from api.services.verification import check_document_holder
 
-router = APIRouter(tags=["documents"])
+router = APIRouter(route_class=SessionReleasingRoute, tags=["documents"])
 
 # The page runs no script and sends the form to ourselves only.
 CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import CreditorDep, SessionDep
+from api.deps import CreditorDep, SessionDep, SessionReleasingRoute
 from api.services import creditor_api
 from api.services.follow_through import FollowThrough
 
-router = APIRouter(prefix="/api/v1/follow-through", tags=["follow-through"])
+router = APIRouter(route_class=SessionReleasingRoute, prefix="/api/v1/follow-through", tags=["follow-through"])
 
 
 @router.get("")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import CreditorDep, SessionDep
+from api.deps import CreditorDep, SessionDep, SessionReleasingRoute
 from api.schemas.creditor import HandoffSettings
 from api.services import creditor_api
 
-router = APIRouter(prefix="/api/v1/handoff-settings", tags=["handoffs"])
+router = APIRouter(route_class=SessionReleasingRoute, prefix="/api/v1/handoff-settings", tags=["handoffs"])
 
 
 @router.get("")

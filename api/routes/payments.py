@@ -10,12 +10,12 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from api.deps import CreditorDep, SessionDep
+from api.deps import CreditorDep, SessionDep, SessionReleasingRoute
 from api.models import Creditor
 from api.schemas.creditor import PaymentIn, PaymentOut, PaymentWebhookSecretOut
 from api.services import account_view, payment_webhook, payments
 
-router = APIRouter(prefix="/api/v1/payments", tags=["payments"])
+router = APIRouter(route_class=SessionReleasingRoute, prefix="/api/v1/payments", tags=["payments"])
 
 _PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 _RECORDED: dict[int | str, dict[str, Any]] = {

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import CreditorDep, SessionDep
+from api.deps import CreditorDep, SessionDep, SessionReleasingRoute
 from api.models import NegotiationPolicy
 from api.schemas.creditor import PolicyIn, PolicyOut
 from api.services import creditor_api
 
-router = APIRouter(prefix="/api/v1/policy", tags=["policy"])
+router = APIRouter(route_class=SessionReleasingRoute, prefix="/api/v1/policy", tags=["policy"])
 
 
 @router.get("", response_model=PolicyOut)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import CreditorDep, SessionDep
+from api.deps import CreditorDep, SessionDep, SessionReleasingRoute
 from api.schemas.creditor import ReferenceFormat
 from api.services import creditor_api
 
-router = APIRouter(prefix="/api/v1/reference-format", tags=["accounts"])
+router = APIRouter(route_class=SessionReleasingRoute, prefix="/api/v1/reference-format", tags=["accounts"])
 
 
 @router.get("")

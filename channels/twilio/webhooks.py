@@ -28,7 +28,7 @@ from api.core.limits import get_throttle
 from api.core.logging import log
 from api.core.problems import problem_response
 from api.db import session_scope
-from api.deps import OutboxDep, RouterDep, SettingsDep
+from api.deps import OutboxDep, RouterDep, SessionReleasingRoute, SettingsDep
 from api.models import Conversation, Creditor, Message, utcnow
 from api.services import outbound, outbox, records
 from api.services.compliance import keyword_language, phone_keyword
@@ -38,7 +38,7 @@ from api.services.router import ConversationRouter, find_or_create_conversation
 from api.states import Author, Channel, ConsentKind
 from channels.twilio.sender import our_number
 
-router = APIRouter(prefix="/channels/twilio", tags=["twilio"], include_in_schema=True)
+router = APIRouter(route_class=SessionReleasingRoute, prefix="/channels/twilio", tags=["twilio"], include_in_schema=True)
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 MESSAGE_SID = re.compile(r"^(SM|MM)[0-9a-f]{32}$")
@@ -48,6 +48,14 @@ E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 LONGEST_BODY = {"sms": 1600, "whatsapp": 4096}
 # Background processing tasks, kept referenced until they finish.
 _tasks: set[asyncio.Task[Any]] = set()
+
+
+def _processed(task: asyncio.Task[Any]) -> None:
+    """A message stored but not answered (the database away in the middle of the turn) stays `received`: the
+    router's retry loop answers it."""
+    _tasks.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("inbound_processing_failed", error=type(task.exception()).__name__)
 
 
 def pending_tasks() -> list[asyncio.Task[Any]]:
@@ -205,7 +213,7 @@ async def receive(
     elif not await to_thread.run_sync(hold_if_opted_out, conversation_id, stored.message_id):
         task = asyncio.create_task(conversation_router.process(conversation_id, stored.message_id))
         _tasks.add(task)
-        task.add_done_callback(_tasks.discard)
+        task.add_done_callback(_processed)
     return Response(EMPTY_TWIML, media_type="application/xml")
 
 

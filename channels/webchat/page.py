@@ -10,9 +10,9 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import FileResponse, HTMLResponse
 
 from api import i18n
-from api.deps import SettingsDep
+from api.deps import SessionReleasingRoute, SettingsDep
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=SessionReleasingRoute, include_in_schema=False)
 
 # Nothing on the page may reach another origin: the widget's bundle asks for a web font, which this refuses.
 CONTENT_SECURITY_POLICY = (

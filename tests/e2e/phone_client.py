@@ -36,7 +36,7 @@ class PhoneDebtor:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = create_engine(self.database_url)
+            self._engine = create_engine(self.database_url, pool_pre_ping=True)
         return self._engine
 
     def send(self, body: str, message_sid: str | None = None) -> dict[str, Any]:

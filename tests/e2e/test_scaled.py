@@ -264,3 +264,47 @@ def test_scaled_api_worker_killed_its_sockets_reconnect_to_the_other_and_lose_no
     assert sum("380,00" in r.get("text", "") for r in answer) == 1, answer
     assert after
     back(scaled, worker)
+
+
+def test_scaled_redis_restarted_conversations_continue(scaled, creditor):
+    """Redis dies in the middle of a web-chat conversation (its locks, leases and rate counts with it) and is
+    restarted empty by the supervisor: the debtor's next messages are answered, each once, still verified."""
+    account = new_account(creditor, "fr")
+
+    async def conversation() -> tuple[str, str, str]:
+        async with WebChatDebtor(scaled.api_url, "fr") as debtor:
+            for message in ("Bonjour", account["reference"], "12/03/1985"):
+                await debtor.say(message)
+            kill(scaled, "redis")
+            during = texts(await debtor.say("combien je dois exactement ?"))
+            back(scaled, "redis", timeout=60)
+            after = texts(await debtor.say("et quelle est la date limite ?"))
+            return conversation_of(scaled, debtor.address), during, after
+
+    conversation_id, during, after = asyncio.run(conversation())
+    assert "380,00" in during, during
+    assert after
+    assert ledger(scaled, conversation_id) == {"inbound": 5, "unanswered": 0, "answered_twice": 0}
+
+
+def test_scaled_postgres_restarted_nothing_lost_and_outbox_sent_once(scaled, creditor):
+    """PostgreSQL is stopped at once (connections cut) just after an SMS debtor's message is stored, and started
+    again: the message is answered once, the reply sent once, and the conversation goes on."""
+    account = new_account(creditor, "en")
+    phone = PhoneDebtor(scaled.twilio_url, scaled.database_url, account["phone"])
+    for message in ("Hello", account["reference"], "04/05/1990"):
+        assert bodies(phone.say(message))
+    phone.send("how much do I owe exactly?")
+    asyncio.run(stored(scaled, account["phone"], 4))
+    scaled.restart_postgres()
+    deadline = time.monotonic() + 120
+    while not phone.settled(phone.last_sid or ""):
+        assert time.monotonic() < deadline, "the message was not answered after PostgreSQL came back"
+        time.sleep(0.5)
+    answer = bodies(phone.new_messages())
+    assert "380.00" in answer, answer
+    assert bodies(phone.say("thank you"))
+    assert ledger(scaled, conversation_of(scaled, account["phone"])) == {"inbound": 5, "unanswered": 0, "answered_twice": 0}
+    sent = phone.outbound()
+    assert len({m["sid"] for m in sent}) == len(sent)
+    assert len([m["body"] for m in sent]) == len({m["body"] for m in sent}), "an SMS was sent twice"
