@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     outbox_retry_seconds: float = 2.0
     # Inbound messages left unanswered (Rasa down, api restarted) are retried at this interval.
     inbound_retry_seconds: float = 5.0
+    # Turns this api worker has Rasa answer at once; the others wait in the api, where no timeout runs. More
+    # only queues inside Rasa (CPU-bound: two cores answer ~11 turns a second), where a turn that waits past
+    # RASA_TIMEOUT_SECONDS is held and sent again, and the action server's calls back to the api slow down.
+    rasa_turns_at_once: int = Field(default=8, ge=1)
     # Follow-through: how often the api's scheduler looks for due contacts and missed instalments; off when
     # another process runs it (`python -m api.cli contacts-tick` from cron, or a dedicated worker).
     scheduler_enabled: bool = True

@@ -5,8 +5,11 @@ of its id: every api worker picks the same server for it without talking to the 
 losing a server moves only the conversations it had. A server that refuses the connection (down, restarting)
 is skipped for `DOWN_SECONDS` and the conversation goes to the next server of its own order; the servers
 share the tracker store (PostgreSQL), so the other server carries on the same conversation. A request that
-reached a server and then failed (a timeout: it may still be answering) is not sent elsewhere: the caller
-holds the message and looks for the turn in the tracker before sending it again (api/services/router.py).
+reached a server and then failed (a timeout: it may still be answering) is sent again to that same server
+first, even when the conversation's own server is back meanwhile: the caller holds the message and looks for
+the turn in the tracker before sending it again (api/services/router.py), but a turn still running is in no
+tracker yet, and only the server running it recognises it (bot/channels.py `once_per_turn`). If that server
+refuses the connection, it died with the turn, and any server may take it.
 One turn at a time per conversation is the api's own lock (api/services/locks.py), which is why Rasa's
 non-atomic Redis lock store (RasaHQ/rasa#9213) is never the only guard.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator
 from functools import cache
 from typing import Any, TypeVar
@@ -29,6 +33,8 @@ from api.services.errors import RasaUnavailable
 T = TypeVar("T")
 # How long a server that refused a connection is skipped before it is tried again.
 DOWN_SECONDS = 10.0
+# Turns that reached a server without an answer, remembered (oldest forgotten first) to be sent there again.
+REMEMBERED_TURNS = 10_000
 
 
 class RasaServers:
@@ -38,6 +44,7 @@ class RasaServers:
         self.urls = [url.rstrip("/") for url in urls]
         self.clock = clock
         self._down_until: dict[str, float] = {}
+        self._took: OrderedDict[str, str] = OrderedDict()  # turn key -> the server that took it, unanswered
 
     def ranked(self, sender: str) -> list[str]:
         def weight(url: str) -> bytes:
@@ -57,17 +64,32 @@ class RasaServers:
     def mark_up(self, url: str) -> None:
         self._down_until.pop(url, None)
 
-    async def call(self, sender: str, request: Callable[[str], Awaitable[T]]) -> T:
-        """`request(server_url)` on the conversation's server, or the next one while connections are refused."""
+    async def call(self, sender: str, request: Callable[[str], Awaitable[T]], *, turn: str | None = None) -> T:
+        """`request(server_url)` on the conversation's server, or the next one while connections are refused.
+        With `turn` (its key): first on the server a previous attempt of that turn reached, if any."""
+        order = self.ranked(sender)
+        key = f"{sender}:{turn}" if turn else None
+        took = self._took.get(key) if key else None
+        if took in order:
+            order = [took, *(url for url in order if url != took)]
         refused: httpx.HTTPError | None = None
-        for url in self.ranked(sender):
+        for url in order:
             try:
                 result = await request(url)
             except httpx.ConnectError as exc:  # nothing reached that server: another may take the turn
                 self.mark_down(url)
                 refused = exc
                 continue
+            except BaseException:
+                if key:  # it reached the server, which may still be answering: next time, there first
+                    self._took[key] = url
+                    self._took.move_to_end(key)
+                    while len(self._took) > REMEMBERED_TURNS:
+                        self._took.popitem(last=False)
+                raise
             self.mark_up(url)
+            if key:
+                self._took.pop(key, None)
             return result
         raise RasaUnavailable(str(refused))
 
@@ -105,7 +127,7 @@ async def send_to_rasa(
         return response.json() or []
 
     try:
-        return await servers(settings).call(sender, post)
+        return await servers(settings).call(sender, post, turn=metadata.get("turn"))
     except httpx.HTTPError as exc:
         raise RasaUnavailable(str(exc)) from exc
 

@@ -115,6 +115,7 @@ class ConversationRouter:
         self.transports = transports
         # One message at a time per conversation, across workers, keeps Rasa's tracker and our records in order.
         self.locks = locks or ConversationLocks()
+        self._turn_slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     async def handle_inbound(
         self,
@@ -371,7 +372,15 @@ class ConversationRouter:
 
     async def _rasa(self, channel: str, conversation_id: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
         webhook = RASA_WEBHOOKS.get(channel, "rest")
-        return await send_to_rasa(self.http, self.settings, conversation_id, text, metadata, webhook=webhook)
+        async with self.turn_slots():
+            return await send_to_rasa(self.http, self.settings, conversation_id, text, metadata, webhook=webhook)
+
+    def turn_slots(self) -> asyncio.Semaphore:
+        """`rasa_turns_at_once` turns at Rasa at a time from this worker (the semaphore of the running loop)."""
+        loop = asyncio.get_running_loop()
+        if self._turn_slots is None or self._turn_slots[0] is not loop:
+            self._turn_slots = (loop, asyncio.Semaphore(self.settings.rasa_turns_at_once))
+        return self._turn_slots[1]
 
     def _mark_opened(self, conversation_id: str) -> None:
         with session_scope() as session:
@@ -419,10 +428,12 @@ class ConversationRouter:
             )
 
     async def retry_unanswered(self, older_than_seconds: float = 2.0) -> int:
-        """One pass over the unanswered messages; returns how many conversations were tried."""
+        """One pass over the unanswered messages; returns how many conversations were tried. The conversations
+        are answered side by side (Rasa takes `rasa_turns_at_once` of them at a time): once Rasa is back after
+        an outage, every debtor who got the holding reply is answered in about the time the backlog takes
+        Rasa, not one conversation after the other behind the new messages."""
         conversations = await to_thread.run_sync(self.unanswered_conversations, older_than_seconds)
-        for conversation_id in conversations:
-            await self.process(conversation_id, deliver=True, recover=True)
+        await asyncio.gather(*(self.process(c, deliver=True, recover=True) for c in conversations))
         return len(conversations)
 
     async def run_retries(self, interval_seconds: float) -> None:

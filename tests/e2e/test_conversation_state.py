@@ -1,17 +1,17 @@
 """Rasa keeps the conversations' state in a database (bot/tracker_store.py): a Rasa restart in the middle of a
-negotiation forgets nothing, and an erasure leaves none of what the debtor said in Rasa's store either."""
+negotiation forgets nothing, and an erasure leaves none of what the debtor said in Rasa's store either. In the
+embedded default, a service killed is started again by the supervisor, and the debtor loses nothing."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 
 from sqlalchemy import create_engine, text
 
 from tests.e2e.accounts import new_account
-from tests.e2e.webchat_client import WebChatDebtor, texts
+from tests.e2e.faults import back, kill, stored
+from tests.e2e.webchat_client import ResumingDebtor, WebChatDebtor, texts
 
 SECRET = "ma fille est a l'hopital depuis mardi, je ne peux pas tout payer"
 
@@ -34,13 +34,6 @@ async def verify(debtor: WebChatDebtor, account: dict) -> None:
     assert account["debtor_name"] in texts(await debtor.say("12/03/1985"))
 
 
-def kill_rasa(stack) -> None:
-    """Rasa dies without warning (its whole process group, SIGKILL)."""
-    rasa = stack.service("rasa")
-    os.killpg(rasa.process.pid, signal.SIGKILL)
-    rasa.process.wait()
-
-
 def test_a_rasa_restart_in_the_middle_of_a_negotiation_forgets_nothing(stack, creditor):
     account = new_account(creditor, "fr")
 
@@ -48,7 +41,7 @@ def test_a_rasa_restart_in_the_middle_of_a_negotiation_forgets_nothing(stack, cr
         async with WebChatDebtor(stack.api_url, "fr") as debtor:
             await verify(debtor, account)
             options = texts(await debtor.say("J'ai perdu mon emploi, je ne peux pas tout payer d'un coup"))
-            kill_rasa(stack)
+            kill(stack, "rasa")
             stack.restart("rasa")
             # The same negotiation goes on: still verified (no identity question), the plan understood.
             counter = texts(await debtor.say("je peux payer 30 euros par mois"))
@@ -68,7 +61,7 @@ def test_rasa_killed_during_a_turn_comes_back_by_itself_and_the_message_is_answe
     async def conversation() -> tuple[str, str]:
         async with WebChatDebtor(stack.api_url, "fr") as debtor:
             await verify(debtor, account)
-            kill_rasa(stack)  # nobody restarts it but the supervisor
+            kill(stack, "rasa")  # nobody restarts it but the supervisor
             holding = texts(await debtor.say("combien je dois exactement ?"))
             answer = texts(await debtor.wait_for("380,00", timeout=240))
             return holding, answer
@@ -80,6 +73,29 @@ def test_rasa_killed_during_a_turn_comes_back_by_itself_and_the_message_is_answe
     stored = creditor.get(f"/api/v1/accounts/{account['reference']}").json()
     (conversation_view,) = [c for c in stored["conversations"] if c["channel"] == "webchat"]
     assert conversation_view["verified_at"]
+
+
+def test_the_api_killed_once_a_message_is_stored_comes_back_and_the_debtor_is_shown_the_answer_once(stack, creditor):
+    """The embedded default's only api process dies just after the debtor's message is stored: the supervisor
+    starts it again, the widget reconnects and resumes its session, and is shown the answer once, without
+    writing again; the conversation goes on."""
+    account = new_account(creditor, "fr")
+
+    async def conversation() -> tuple[list[dict], list[dict]]:
+        async with ResumingDebtor(stack.api_url, "fr") as debtor:
+            await verify(debtor, account)
+            await debtor.sio.emit("user_uttered", {"message": "combien je dois exactement ?", "customData": debtor.custom_data})
+            await stored(stack.database_url, debtor.address, 4)
+            kill(stack, "api")
+            await asyncio.wait_for(debtor.resumed.wait(), 180)
+            answer = await debtor.wait_for("380,00", timeout=120)
+            answer += await debtor.replies_so_far()
+            return answer, await debtor.say("merci")
+
+    answer, after = asyncio.run(conversation())
+    assert sum("380,00" in r.get("text", "") for r in answer) == 1, answer
+    assert after
+    back(stack, "api")
 
 
 def test_an_erasure_leaves_nothing_of_what_the_debtor_said_in_rasas_store(stack, creditor):

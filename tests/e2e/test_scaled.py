@@ -10,7 +10,6 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,8 +23,9 @@ from api.services.rasa import RasaServers
 from scripts.stack import ScaledStack, free_port
 from tests.e2e.accounts import new_account
 from tests.e2e.conftest import ALWAYS_OPEN, CREDITOR_KEY
+from tests.e2e.faults import back, kill, stored
 from tests.e2e.phone_client import PhoneDebtor, bodies
-from tests.e2e.webchat_client import WebChatDebtor, texts
+from tests.e2e.webchat_client import ResumingDebtor, WebChatDebtor, texts
 
 JOURNEY = {
     "fr": ["Bonjour", None, "12/03/1985", "J'ai perdu mon emploi, je ne peux pas tout payer d'un coup"]
@@ -101,64 +101,9 @@ def conversation_of(stack: ScaledStack, address: str) -> str:
     return rows(stack, "select id from conversations where channel_address = :a", a=address)[0][0]
 
 
-def kill(stack: ScaledStack, name: str) -> None:
-    """The process dies without warning (its whole process group, SIGKILL); the supervisor restarts it."""
-    service = stack.service(name)
-    os.killpg(service.process.pid, signal.SIGKILL)
-    service.process.wait()
-
-
-async def stored(stack: ScaledStack, address: str, inbound: int) -> None:
-    """Waits until the conversation at `address` has `inbound` debtor messages in the database."""
-    engine = create_engine(stack.database_url)
-    try:
-        for _ in range(1000):
-            with engine.connect() as db:
-                count = db.execute(
-                    text(
-                        "select count(*) from messages m join conversations c on c.id = m.conversation_id "
-                        "where c.channel_address = :a and m.direction = 'inbound'"
-                    ),
-                    {"a": address},
-                ).scalar_one()
-            if count >= inbound:
-                return
-            await asyncio.sleep(0.01)
-        raise AssertionError("the message was not stored")
-    finally:
-        engine.dispose()
-
-
-def back(stack: ScaledStack, name: str, timeout: float = 240) -> None:
-    """Waits for the supervisor to have the service up and ready again."""
-    deadline = time.monotonic() + timeout
-    while not stack.service(name).is_ready():
-        assert time.monotonic() < deadline, f"{name} is not back after {timeout:.0f}s"
-        time.sleep(0.5)
-
-
-class ResumingDebtor(WebChatDebtor):
-    """The widget's behaviour on a dropped socket: it reconnects and asks for its session again."""
-
-    async def __aenter__(self) -> ResumingDebtor:
-        await super().__aenter__()
-        self.resumed = asyncio.Event()
-
-        async def on_connect() -> None:
-            await self.sio.emit("session_request", {"session_id": self.session_id})
-
-        def on_confirm(session_id: str) -> None:
-            assert session_id == self.session_id, "the session was not resumed"
-            self.resumed.set()
-
-        self.sio.on("connect", on_connect)
-        self.sio.on("session_confirm", on_confirm)
-        return self
-
-    @property
-    def worker(self) -> str:
-        """The api worker holding this socket (engine.io ids start with the worker's name)."""
-        return f"api-{self.sio.eio.sid.split('.')[0][1:]}"
+def worker_of(debtor: ResumingDebtor) -> str:
+    """The api worker holding this socket (engine.io ids start with the worker's name)."""
+    return f"api-{debtor.sio.eio.sid.split('.')[0][1:]}"
 
 
 async def _sign_in_console(stack: ScaledStack, worker: str) -> tuple[websockets.ClientConnection, httpx.AsyncClient]:
@@ -230,7 +175,7 @@ def test_scaled_rasa_killed_during_a_turn_the_other_server_answers(scaled, credi
             conversation_id = conversation_of(scaled, debtor.address)
             own = names[RasaServers(urls).ranked(conversation_id)[0]]
             await debtor.sio.emit("user_uttered", {"message": "combien je dois exactement ?", "customData": debtor.custom_data})
-            await stored(scaled, debtor.address, 4)
+            await stored(scaled.database_url, debtor.address, 4)
             kill(scaled, own)
             answer = texts(await debtor.wait_for("380,00", timeout=120))
             return conversation_id, own, answer
@@ -250,9 +195,9 @@ def test_scaled_api_worker_killed_its_sockets_reconnect_to_the_other_and_lose_no
         async with ResumingDebtor(scaled.api_url, "fr") as debtor:
             for message in ("Bonjour", account["reference"], "12/03/1985"):
                 await debtor.say(message)
-            worker = debtor.worker
+            worker = worker_of(debtor)
             await debtor.sio.emit("user_uttered", {"message": "combien je dois exactement ?", "customData": debtor.custom_data})
-            await stored(scaled, debtor.address, 4)  # in the database, and being answered: now the worker dies
+            await stored(scaled.database_url, debtor.address, 4)  # in the database, and being answered: now the worker dies
             kill(scaled, worker)
             await asyncio.wait_for(debtor.resumed.wait(), 60)
             answer = await debtor.wait_for("380,00", timeout=120)
@@ -295,7 +240,7 @@ def test_scaled_postgres_restarted_nothing_lost_and_outbox_sent_once(scaled, cre
     for message in ("Hello", account["reference"], "04/05/1990"):
         assert bodies(phone.say(message))
     phone.send("how much do I owe exactly?")
-    asyncio.run(stored(scaled, account["phone"], 4))
+    asyncio.run(stored(scaled.database_url, account["phone"], 4))
     scaled.restart_postgres()
     deadline = time.monotonic() + 120
     while not phone.settled(phone.last_sid or ""):

@@ -88,3 +88,22 @@ class WebChatDebtor:
 
 def texts(replies: list[dict[str, Any]]) -> str:
     return "\n".join(r.get("text", "") for r in replies)
+
+
+class ResumingDebtor(WebChatDebtor):
+    """The widget's behaviour on a dropped socket: it reconnects and asks for its session again."""
+
+    async def __aenter__(self) -> ResumingDebtor:
+        await super().__aenter__()
+        self.resumed = asyncio.Event()
+
+        async def on_connect() -> None:
+            await self.sio.emit("session_request", {"session_id": self.session_id})
+
+        def on_confirm(session_id: str) -> None:
+            assert session_id == self.session_id, "the session was not resumed"
+            self.resumed.set()
+
+        self.sio.on("connect", on_connect)
+        self.sio.on("session_confirm", on_confirm)
+        return self

@@ -75,10 +75,12 @@ def test_messages_arriving_together_are_stored_at_once_and_answered_once_in_orde
     conversation_id = find_or_create_conversation("webchat", "session-two-at-once")
     seen: list[str] = []
     stored_when_rasa_called: list[int] = []
+    at_rasa = asyncio.Event()
 
     async def rasa(request: httpx.Request) -> httpx.Response:
         message = json.loads(request.content)["message"]
         stored_when_rasa_called.append(len([m for m in messages(conversation_id) if m.direction == "inbound"]))
+        at_rasa.set()
         await asyncio.sleep(0.05)  # the first turn is still running when the second message arrives
         seen.append(message)
         return httpx.Response(200, json=[{"recipient_id": conversation_id, "text": f"re: {message}"}])
@@ -88,7 +90,7 @@ def test_messages_arriving_together_are_stored_at_once_and_answered_once_in_orde
         with session_scope() as session:
             session.get(Conversation, conversation_id).opened_at = utcnow()
         first = asyncio.create_task(router.handle_inbound(conversation_id, "premier"))
-        await asyncio.sleep(0.01)
+        await at_rasa.wait()  # not a pause: on a busy machine the first may take longer to reach Rasa
         second = asyncio.create_task(router.handle_inbound(conversation_id, "second"))
         return await first, await second
 
@@ -258,3 +260,66 @@ def test_a_turn_rasa_never_took_is_sent_once_it_is_back(database):
     # Each turn carries its key (the message's id) in the metadata Rasa keeps.
     (user,) = [e for e in rasa.events if e["event"] == "user"]
     assert user["metadata"]["turn"] == str(messages(conversation_id)[0].id)
+
+
+def test_a_worker_has_rasa_answer_at_most_rasa_turns_at_once_and_the_others_wait_without_timing_out(database, monkeypatch):
+    """Five debtors write at once to a worker allowed two turns at Rasa: Rasa never has more than two, every
+    debtor is answered, none held (the wait is in the api, where no timeout runs)."""
+    monkeypatch.setenv("RASA_TURNS_AT_ONCE", "2")
+    get_settings.cache_clear()
+    conversations = [find_or_create_conversation("webchat", f"session-at-once-{i}") for i in range(5)]
+    at_rasa, most = 0, 0
+
+    async def rasa(request: httpx.Request) -> httpx.Response:
+        nonlocal at_rasa, most
+        at_rasa += 1
+        most = max(most, at_rasa)
+        await asyncio.sleep(0.05)
+        at_rasa -= 1
+        return httpx.Response(200, json=[{"text": "re: " + json.loads(request.content)["message"]}])
+
+    async def everyone():
+        router = ConversationRouter(get_settings(), httpx.AsyncClient(transport=httpx.MockTransport(rasa)), Transports())
+        with session_scope() as session:
+            for conversation_id in conversations:
+                session.get(Conversation, conversation_id).opened_at = utcnow()
+        return await asyncio.gather(*(router.handle_inbound(c, "combien je dois ?") for c in conversations))
+
+    answers = run(everyone())
+    assert most == 2
+    assert [[r.text for r in replies] for replies in answers] == [["re: combien je dois ?"]] * 5
+    get_settings.cache_clear()
+
+
+def test_once_rasa_is_back_the_held_conversations_are_answered_side_by_side(database, monkeypatch):
+    """Rasa was away for six debtors: the retry answers them together, as many at once as Rasa is allowed
+    (not one conversation after the other), each once."""
+    monkeypatch.setenv("RASA_TURNS_AT_ONCE", "3")
+    get_settings.cache_clear()
+    conversations = [opened_conversation(f"session-backlog-{i}") for i in range(6)]
+    rasa = FakeRasa()
+    rasa.unreachable = 6
+    at_rasa, most = 0, 0
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        nonlocal at_rasa, most
+        if request.method == "POST" and not rasa.unreachable:
+            at_rasa += 1
+            most = max(most, at_rasa)
+            await asyncio.sleep(0.05)
+            at_rasa -= 1
+        return await rasa(request)
+
+    router = ConversationRouter(get_settings(), httpx.AsyncClient(transport=httpx.MockTransport(slow)), Transports())
+
+    async def outage_then_back() -> None:
+        await asyncio.gather(*(router.handle_inbound(c, "combien je dois ?") for c in conversations))
+        assert rasa.taken == []
+        await router.retry_unanswered(older_than_seconds=0)
+
+    run(outage_then_back())
+    assert most == 3
+    assert len(rasa.taken) == 6
+    for conversation_id in conversations:
+        assert outbound_texts(conversation_id)[1:] == ["re: combien je dois ?"]
+    get_settings.cache_clear()
