@@ -184,6 +184,31 @@ def latest_intent(tracker: Tracker) -> tuple[str | None, float | None]:
     return intent.get("name"), intent.get("confidence")
 
 
+def stated_message(tracker: Tracker) -> dict[str, Any]:
+    """The message an action acts on: the latest one, or, right after verification, the one in which the debtor
+    said what they wanted before their identity was checked (`pending_request`: "I dispute this…"), with its
+    intent, confidence and entities (the reason of a dispute or a hardship)."""
+    latest = tracker.latest_message or {}
+    pending = tracker.get_slot("pending_request")
+    if not pending or (latest.get("intent") or {}).get("name") == pending:
+        return latest
+    for event in reversed(tracker.events):
+        parse_data = event.get("parse_data") or {}
+        if event.get("event") == "user" and (parse_data.get("intent") or {}).get("name") == pending:
+            return dict(parse_data)
+    return latest
+
+
+def message_intent(message: Mapping[str, Any]) -> tuple[str | None, float | None]:
+    intent = message.get("intent") or {}
+    return intent.get("name"), intent.get("confidence")
+
+
+def message_entity(message: Mapping[str, Any], entity: str) -> str | None:
+    """The value of the message's first `entity`, as the extractors normalised it."""
+    return next((e.get("value") for e in message.get("entities") or [] if e.get("entity") == entity), None)
+
+
 def context_slots(context: dict[str, Any]) -> dict[str, Any]:
     """Slots that mirror what the api knows of the conversation (and of the account once verified).
 

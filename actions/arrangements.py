@@ -136,24 +136,29 @@ class ActionOfferOptions(Action):
         return "action_offer_options"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        result = await ask_api(dispatcher, tracker, "GET", "/options")
-        if isinstance(result, Refusal):
-            return refused(result)
-        if tracker.get_slot("plan_text"):
-            dispatcher.utter_message(response="utter_balance_with_plan")
-        limits = result["limits"]
-        deferral = next((o for o in result["options"] if o["kind"] in ("deferral", "full")), None)
-        dispatcher.utter_message(
-            response="utter_offer_options",
-            total_text=deferral["total_text"] if deferral else tracker.get_slot("total_text"),
-            deferral_date_text=deferral["last_date_text"] if deferral else limits["latest_date_text"],
-            min_instalments=limits["min_instalments"],
-            max_instalments=limits["max_instalments"],
-            min_instalment_text=limits["min_instalment_text"],
-        )
-        if limits["fees_waivable"]:
-            dispatcher.utter_message(response="utter_fee_waiver", fees_text=limits["fees_text"])
-        return []
+        return await offer_options(dispatcher, tracker)
+
+
+async def offer_options(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """What the policy allows, said in one message (and the fee waiver where the creditor allows it)."""
+    result = await ask_api(dispatcher, tracker, "GET", "/options")
+    if isinstance(result, Refusal):
+        return refused(result)
+    if tracker.get_slot("plan_text"):
+        dispatcher.utter_message(response="utter_balance_with_plan")
+    limits = result["limits"]
+    deferral = next((o for o in result["options"] if o["kind"] in ("deferral", "full")), None)
+    dispatcher.utter_message(
+        response="utter_offer_options",
+        total_text=deferral["total_text"] if deferral else tracker.get_slot("total_text"),
+        deferral_date_text=deferral["last_date_text"] if deferral else limits["latest_date_text"],
+        min_instalments=limits["min_instalments"],
+        max_instalments=limits["max_instalments"],
+        min_instalment_text=limits["min_instalment_text"],
+    )
+    if limits["fees_waivable"]:
+        dispatcher.utter_message(response="utter_fee_waiver", fees_text=limits["fees_text"])
+    return []
 
 
 class ActionEvaluateProposal(Action):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -14,6 +15,8 @@ from actions.api_client import (
     Refusal,
     call_or_tell,
     latest_intent,
+    message_entity,
+    message_intent,
     record_and_confirm,
     utter_handoff_timing,
 )
@@ -36,9 +39,34 @@ HANDOFF_REASON_OF_INTENT = {"request_human": "request_human", "dispute_debt": "d
 DISPUTE_REFUSALS = {"not_verified": NEED_VERIFICATION}
 
 
-def _reason(tracker: Tracker, signal: str) -> str | None:
+def _reason(message: Mapping[str, Any], signal: str) -> str | None:
     entity = REASON_ENTITY_OF_SIGNAL.get(signal)
-    return next(tracker.get_latest_entity_values(entity), None) if entity else None
+    return message_entity(message, entity) if entity else None
+
+
+async def record_signal(dispatcher: CollectingDispatcher, tracker: Tracker, message: Mapping[str, Any]) -> None:
+    """Stores the motivation or care signal of `message` on the conversation (and account)."""
+    intent, confidence = message_intent(message)
+    kind = SIGNAL_OF_INTENT.get(intent or "")
+    if kind:
+        # A lost signal must not stop the conversation; the message itself is stored by the api.
+        signal = {"kind": kind, "detail": _reason(message, kind), "confidence": confidence}
+        await call_or_tell(dispatcher, tracker, "POST", "/signals", signal, default=SAY_NOTHING)
+
+
+async def record_dispute(dispatcher: CollectingDispatcher, tracker: Tracker, message: Mapping[str, Any]) -> list[EventType]:
+    """Records the dispute `message` states, which pauses collection of the account, and tells the debtor."""
+    reason = _reason(message, "dispute")
+    signal = {"kind": "dispute", "detail": reason, "confidence": message_intent(message)[1]}
+    recorded = await call_or_tell(dispatcher, tracker, "POST", "/signals", signal, errors=DISPUTE_REFUSALS)
+    if isinstance(recorded, Refusal):
+        return []
+    recorded = await call_or_tell(dispatcher, tracker, "POST", "/disputes", {"reason": reason}, errors=DISPUTE_REFUSALS)
+    if isinstance(recorded, Refusal):
+        return []
+    # A creditor who reviews every dispute has it queued for a person already: no need to offer one.
+    dispatcher.utter_message(response="utter_dispute_review" if recorded.get("review") else "utter_dispute_recorded")
+    return [SlotSet("collection_paused", True), SlotSet("offer_stage", None), SlotSet("offer_id", None)]
 
 
 class ActionRecordSignal(Action):
@@ -48,12 +76,7 @@ class ActionRecordSignal(Action):
         return "action_record_signal"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        intent, confidence = latest_intent(tracker)
-        kind = SIGNAL_OF_INTENT.get(intent or "")
-        if kind:
-            # A lost signal must not stop the conversation; the message itself is stored by the api.
-            signal = {"kind": kind, "detail": _reason(tracker, kind), "confidence": confidence}
-            await call_or_tell(dispatcher, tracker, "POST", "/signals", signal, default=SAY_NOTHING)
+        await record_signal(dispatcher, tracker, tracker.latest_message)
         return []
 
 
@@ -62,17 +85,7 @@ class ActionRecordDispute(Action):
         return "action_record_dispute"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        reason = _reason(tracker, "dispute")
-        signal = {"kind": "dispute", "detail": reason, "confidence": latest_intent(tracker)[1]}
-        recorded = await call_or_tell(dispatcher, tracker, "POST", "/signals", signal, errors=DISPUTE_REFUSALS)
-        if isinstance(recorded, Refusal):
-            return []
-        recorded = await call_or_tell(dispatcher, tracker, "POST", "/disputes", {"reason": reason}, errors=DISPUTE_REFUSALS)
-        if isinstance(recorded, Refusal):
-            return []
-        # A creditor who reviews every dispute has it queued for a person already: no need to offer one.
-        dispatcher.utter_message(response="utter_dispute_review" if recorded.get("review") else "utter_dispute_recorded")
-        return [SlotSet("collection_paused", True), SlotSet("offer_stage", None), SlotSet("offer_id", None)]
+        return await record_dispute(dispatcher, tracker, tracker.latest_message)
 
 
 class ActionRecordOptOut(Action):

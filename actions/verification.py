@@ -8,8 +8,11 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.api_client import Refusal, call_or_tell, context_slots, latest_intent
+from actions.api_client import Refusal, call_or_tell, context_slots, latest_intent, stated_message
+from actions.arrangements import offer_options
 from actions.data_rights import record_data_request, requested_kind
+from actions.questions import answer_question
+from actions.records import record_dispute, record_signal
 from bot.parsing import find_reference, parse_date_of_birth, parse_reference_answer
 
 # A locked reference is no longer asked for; the lock is explained when the form ends (action_after_verification).
@@ -19,6 +22,14 @@ VERIFY_REFUSALS = {"verification_locked": Refusal(None, LOCKED)}
 CANNOT_VERIFY = Refusal("utter_technical_problem", {"identity_secret": None})
 # Messages that open the conversation rather than answer the reference question.
 OPENING_INTENTS = frozenset({"greet", "start_conversation"})
+
+
+def answers_question(tracker: Tracker, slot: str) -> bool:
+    """Whether the latest message answers the form's question for `slot`, so that a value it does not hold is
+    worth correcting. Rasa sends the slot the form was asking for as `requested_slot`: none yet when the message
+    opened the form ("hello", or "my postcode is…" read as identity details), and a value found there is a hint,
+    not a wrong answer — the first thing a debtor reads must not be an error. A greeting is no answer either."""
+    return tracker.get_slot("requested_slot") == slot and latest_intent(tracker)[0] not in OPENING_INTENTS
 
 
 class ValidateVerificationForm(FormValidationAction):
@@ -36,9 +47,7 @@ class ValidateVerificationForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
         reference = parse_reference_answer(str(value or ""))
-        intent = latest_intent(tracker)[0]
-        if reference is None and intent not in OPENING_INTENTS:
-            # A greeting that opened the form is not a wrong answer: the form simply asks for the reference.
+        if reference is None and answers_question(tracker, "account_reference"):
             dispatcher.utter_message(response="utter_reference_not_understood")
         return {"account_reference": reference}
 
@@ -50,7 +59,8 @@ class ValidateVerificationForm(FormValidationAction):
         date_of_birth = parse_date_of_birth(text, language)
         if date_of_birth is None:
             # A postcode alone no longer verifies (api/services/verification.py says why).
-            dispatcher.utter_message(response="utter_secret_not_understood")
+            if answers_question(tracker, "identity_secret"):
+                dispatcher.utter_message(response="utter_secret_not_understood")
             return {"identity_secret": None}
         reference = tracker.get_slot("account_reference") or find_reference(tracker.latest_message.get("text") or "")
         if reference is None:
@@ -72,24 +82,43 @@ class ValidateVerificationForm(FormValidationAction):
 class ActionAfterVerification(Action):
     """Runs when the verification form ends: present the file, or explain the lock. A file whose collection
     is paused (an open dispute) or that a person must review (vulnerability) is not presented with the ways
-    to pay: the debtor is told that nothing is asked of them meanwhile."""
+    to pay: the debtor is told that nothing is asked of them meanwhile.
+
+    What the debtor said before the check is acted on first, as if said now: a data request is recorded, a
+    question about the file is answered, a dispute is recorded (collection pauses), a hardship is heard and the
+    options within policy offered. (Distress is answered at once, before any check: the api flags the account
+    it turns out to be at verification.)
+    """
 
     def name(self) -> str:
         return "action_after_verification"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         identity = tracker.get_slot("identity")
-        pending = requested_kind(tracker.get_slot("pending_request"))
-        if identity == "verified" and pending is not None:
-            # What the debtor asked before the check is what they hear about first.
-            await record_data_request(dispatcher, tracker, pending)
-            return [SlotSet("pending_request", None)]
-        if identity == "verified" and tracker.get_slot("collection_paused"):
-            dispatcher.utter_message(response="utter_collection_paused")
-        elif identity == "verified" and tracker.get_slot("vulnerable"):
-            dispatcher.utter_message(response="utter_care_pending")
-        elif identity == "verified":
-            dispatcher.utter_message(response="utter_present_account")
-        elif identity == "locked":
+        pending = tracker.get_slot("pending_request")
+        done: list[EventType] = [SlotSet("pending_request", None)] if pending else []
+        if identity == "locked":
             dispatcher.utter_message(response="utter_verification_locked")
-        return [SlotSet("pending_request", None)] if tracker.get_slot("pending_request") else []
+        if identity != "verified":
+            return done
+        kind = requested_kind(pending)
+        if kind is not None:
+            await record_data_request(dispatcher, tracker, kind)
+            return done
+        if await answer_question(dispatcher, tracker, pending):
+            return done
+        stated = stated_message(tracker)
+        if pending == "report_hardship":
+            await record_signal(dispatcher, tracker, stated)
+            dispatcher.utter_message(response="utter_hardship_empathy")
+        if tracker.get_slot("collection_paused"):
+            dispatcher.utter_message(response="utter_collection_paused")
+        elif tracker.get_slot("vulnerable"):
+            dispatcher.utter_message(response="utter_care_pending")
+        elif pending == "dispute_debt":
+            return [*await record_dispute(dispatcher, tracker, stated), *done]
+        elif pending == "report_hardship":
+            return [*await offer_options(dispatcher, tracker), *done]
+        else:
+            dispatcher.utter_message(response="utter_present_account")
+        return done

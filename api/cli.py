@@ -53,6 +53,18 @@ DEMO_CREDITOR: dict[str, Any] = {
             "In France, suicide prevention 24/7: 3114",
         ],
     },
+    "complaint_escalation": {
+        "fr": [
+            "Si notre réponse écrite ne vous satisfait pas, ou sans réponse sous deux mois : le Médiateur national "
+            "de l'énergie, gratuit, sur www.energie-mediateur.fr",
+            "Pour signaler une pratique de recouvrement : la DGCCRF, sur signal.conso.gouv.fr",
+        ],
+        "en": [
+            "If our written answer does not satisfy you, or without an answer within two months: the French national "
+            "energy ombudsman (Médiateur national de l'énergie), free, at www.energie-mediateur.fr",
+            "To report a debt-collection practice: the French consumer authority (DGCCRF), at signal.conso.gouv.fr",
+        ],
+    },
 }
 
 DEMO_POLICY = {
@@ -150,6 +162,8 @@ def seed_demo() -> None:
             session.add(NegotiationPolicy(creditor_id=creditor.id, **DEMO_POLICY))
         if not creditor.support_resources:  # a database made before support resources existed
             creditor.support_resources = DEMO_CREDITOR["support_resources"]
+        if not creditor.complaint_escalation:  # a database made before escalation contacts existed
+            creditor.complaint_escalation = DEMO_CREDITOR["complaint_escalation"]
         for data in DEMO_ACCOUNTS:
             exists = session.scalar(
                 select(Account.id).where(Account.creditor_id == creditor.id, Account.reference == data["reference"])

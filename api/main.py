@@ -17,7 +17,19 @@ from api.core.logging import configure_logging, log
 from api.core.problems import problem_response
 from api.core.shared import async_redis, async_redis_listener, worker_id
 from api.db import get_engine
-from api.routes import accounts, bot, console, documents, follow_through, handoff_settings, payments, policy, reference_format
+from api.routes import (
+    accounts,
+    bot,
+    budget_page,
+    console,
+    debtor_information,
+    documents,
+    follow_through,
+    handoff_settings,
+    payments,
+    policy,
+    reference_format,
+)
 from api.services import errors
 from api.services.console_hub import hub
 from api.services.locks import ConversationLocks
@@ -100,11 +112,13 @@ def create_app() -> BodySizeLimit:
         accounts,
         policy,
         handoff_settings,
+        debtor_information,
         reference_format,
         follow_through,
         payments,
         bot,
         documents,
+        budget_page,
         webchat,
         twilio,
         console,

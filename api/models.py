@@ -68,6 +68,8 @@ class Creditor(Base):
     payment_methods: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
     # Where a person in distress can find help, per language (configurable per market).
     support_resources: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    # Where a debtor may complain beyond us, per language (mediator, ombudsman, regulator): lines said as they are.
+    complaint_escalation: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict, server_default="{}")
     # When agents answer handed-over conversations: {"timezone": "Europe/Paris",
     # "weekly": {"mon": [["09:00", "18:00"]], ...}} (see services/hours.py); empty = the default hours.
     agent_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -104,6 +106,9 @@ class NegotiationPolicy(Base):
     max_first_payment_days: Mapped[int] = mapped_column(Integer, default=30)
     max_settlement_discount_pct: Mapped[int] = mapped_column(Integer, default=0)
     fee_waiver_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Of what a debtor's budget leaves each month, the share suggested as the instalment (docs/affordability.md):
+    # the rest is the debtor's margin for the unexpected, so that the plan can be kept.
+    affordable_share_pct: Mapped[int] = mapped_column(Integer, default=50, server_default="50")
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     creditor: Mapped[Creditor] = relationship(back_populates="policy")
@@ -610,3 +615,33 @@ class DataRequest(Base):
     # Access: the export, as JSON and as a readable PDF.
     export_json: Mapped[bytes | None] = mapped_column(LargeBinary)
     export_pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class Budget(Base):
+    """A debtor's income and expenditure, as they gave it (the UK Standard Financial Statement's groups, kept to
+    seven totals: docs/affordability.md). Every figure is per month, in minor units of the account's currency;
+    nothing else is kept (no line items, no free text). Personal data: shown to agents, exported, erased."""
+
+    __tablename__ = "budgets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    # The conversation it was given in, or whose link opened the web form.
+    conversation_id: Mapped[str | None] = mapped_column(ForeignKey("conversations.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # BudgetSource: chat | web_form
+    currency: Mapped[str] = mapped_column(String(3))
+    income_minor: Mapped[int] = mapped_column(Integer)
+    housing_minor: Mapped[int] = mapped_column(Integer)  # rent or mortgage
+    bills_minor: Mapped[int] = mapped_column(Integer)  # energy, water, council tax / local taxes
+    food_minor: Mapped[int] = mapped_column(Integer)  # food and housekeeping
+    transport_minor: Mapped[int] = mapped_column(Integer)
+    other_costs_minor: Mapped[int] = mapped_column(Integer)  # care, childcare and school, insurance, phone, personal
+    other_debts_minor: Mapped[int] = mapped_column(Integer)  # payments to other creditors
+    adults: Mapped[int | None] = mapped_column(Integer)
+    children: Mapped[int | None] = mapped_column(Integer)
+    # Computed when it was given: income less every cost (negative when costs are higher), and the instalment
+    # suggested (the policy's share of it, rounded down to a whole unit), with the share used.
+    disposable_minor: Mapped[int] = mapped_column(Integer)
+    affordable_minor: Mapped[int] = mapped_column(Integer)
+    share_pct: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

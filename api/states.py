@@ -100,6 +100,24 @@ class HandoffReason(StrEnum):
     AGENT_TAKEOVER = "agent_takeover"
     PLAN_BROKEN = "plan_broken"  # the missed-payment policy ended a plan
     PAYMENT_CLAIM = "payment_claim"  # "already paid", still unconfirmed after the creditor's delay
+    DOCUMENT_REQUEST = "document_request"  # a copy of the invoice or contract the debt is based on, to send
+    AFFORDABILITY = "affordability"  # even the policy's minimum is beyond what the debtor's budget allows
+
+
+class BudgetSource(StrEnum):
+    """Where a debtor's income-and-expenditure statement was given (api/services/affordability.py)."""
+
+    CHAT = "chat"  # answered one question at a time in the conversation
+    WEB_FORM = "web_form"  # typed on the page a signed link opens
+
+
+class BudgetPeriod(StrEnum):
+    """How often an amount the debtor gives comes in or goes out; every figure is kept per month."""
+
+    WEEKLY = "weekly"
+    BIWEEKLY = "biweekly"
+    MONTHLY = "monthly"
+    YEARLY = "yearly"
 
 
 class MessageStatus(StrEnum):

@@ -9,8 +9,10 @@ seed, so every configuration sees exactly the same splits). For each configurati
 trained on the other K-1 folds and parses the held-back one; the predicted intent is the one the bot would
 act on (`nlu_fallback` counts as an error), scored as in `bench.nlu` (macro-F1 over intents, accuracy,
 recall of the care signals). Reported per configuration: mean and standard deviation over the folds, training
-time per fold and median parse time. Every finished fold is saved at once in `<out>/cv.json`; a rerun with
-`--resume` skips the folds already there. `<out>/cv.md` holds the table for docs/nlu.md.
+time per fold and median parse time, and the fallback threshold that costs least on the out-of-fold
+predictions (`calibrate`). Every finished fold is saved at once in `<out>/cv.json`; a rerun with `--resume`
+skips the folds already there. `<out>/cv.md` holds the table for docs/nlu.md. Run with
+`RASA_MAX_CACHE_SIZE=0` so that Rasa's training cache does not reuse work across configurations and folds.
 
 The held-out test set of `bench.nlu` (tests/nlu/) is not used here: it stays for the final check of the
 chosen configuration.
@@ -73,6 +75,9 @@ async def score(model: Path, language: str, test: list[Any]) -> dict[str, Any]:
         latencies.append((time.perf_counter() - start) * 1000)
     report = evaluate_language(language, examples, predictions, model_intents or {i for _, i in examples})
     return {
+        # Out-of-fold: (true intent, the classifier's top intent before the fallback, its confidence), for
+        # calibrating the fallback threshold (`calibrate`).
+        "predictions": [[intent, *_top_without_fallback(p)] for (_, intent), p in zip(examples, predictions)],
         "macro_f1": report["macro_f1"],
         "accuracy": report["accuracy"],
         "fallbacks": report["fallbacks"],
@@ -80,6 +85,41 @@ async def score(model: Path, language: str, test: list[Any]) -> dict[str, Any]:
         "parse_ms_median": statistics.median(latencies),
         "examples": len(examples),
     }
+
+
+def _top_without_fallback(parse: dict[str, Any]) -> tuple[str, float]:
+    for item in parse.get("intent_ranking") or []:
+        if item.get("name") != "nlu_fallback":
+            return item.get("name") or "None", float(item.get("confidence") or 0.0)
+    intent = parse.get("intent") or {}
+    return intent.get("name") or "None", float(intent.get("confidence") or 0.0)
+
+
+# What a message the bot asks to rephrase costs, against 1 for a message it acts on wrongly: asking again is
+# half as bad as answering the wrong question (and a second miss in a row goes to a person).
+FALLBACK_COST = 0.5
+THRESHOLDS = [round(0.05 * i, 2) for i in range(0, 19)]
+
+
+def calibrate(folds: list[dict[str, Any]]) -> dict[str, Any]:
+    """The fallback threshold that costs least on the out-of-fold predictions: below it the bot asks to
+    rephrase (cost FALLBACK_COST), above it acts on its top intent (cost 1 when wrong)."""
+    pooled = [row for fold in folds for row in fold.get("predictions", [])]
+    if not pooled:
+        return {}
+    rows = []
+    for threshold in THRESHOLDS:
+        fallbacks = sum(1 for _, _, confidence in pooled if confidence < threshold)
+        wrong = sum(1 for truth, top, confidence in pooled if confidence >= threshold and top != truth)
+        rows.append(
+            {
+                "threshold": threshold,
+                "fallback_rate": fallbacks / len(pooled),
+                "wrong_rate": wrong / len(pooled),
+                "cost": (wrong + FALLBACK_COST * fallbacks) / len(pooled),
+            }
+        )
+    return {"best": min(rows, key=lambda row: (row["cost"], row["threshold"])), "table": rows, "examples": len(pooled)}
 
 
 def _mean_sd(values: list[float]) -> tuple[float, float]:
@@ -100,6 +140,7 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
             intent: _mean_sd([fold["recall"][intent] for fold in done if fold["recall"][intent] is not None])
             for intent in RECALL_TARGET_INTENTS
         }
+        row["calibration"] = calibrate(done).get("best")
         summary.setdefault(language, {})[config] = row
     return summary
 
@@ -130,6 +171,20 @@ def markdown(summary: dict[str, Any], k: int) -> str:
                 f"{row['train_seconds'][0]:.0f} | {row['parse_ms_median'][0]:.1f} |"
             )
         lines.append("")
+        calibrated = [(config, row["calibration"]) for config, row in rows.items() if row.get("calibration")]
+        if calibrated:
+            lines += [
+                f"Fallback threshold with the least cost on the out-of-fold predictions ({language}; a wrong action "
+                f"costs 1, asking to rephrase {FALLBACK_COST}):",
+                "",
+                "| configuration | threshold | asked to rephrase | acted on wrongly |",
+                "|---|---|---|---|",
+            ]
+            lines += [
+                f"| {config} | {best['threshold']:.2f} | {best['fallback_rate']:.1%} | {best['wrong_rate']:.1%} |"
+                for config, best in calibrated
+            ]
+            lines.append("")
     return "\n".join(lines)
 
 

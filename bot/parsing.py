@@ -984,3 +984,97 @@ def parse_past_date(text: str, language: str, today: datetime.date) -> datetime.
     found_dates = find_dates(text, languages_for(language), today - datetime.timedelta(days=366))
     past = [f.value for f in found_dates if f.value <= today]
     return past[0] if past else None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Budget answers (how much comes in or goes out, and how often)
+# ---------------------------------------------------------------------------------------------------------
+
+_YEARLY_PATTERNS = {
+    "fr": r"\bpar\s+an(?:n[ée]e)?\b|\bchaque\s+ann[ée]e\b|\bl['’]an\b|\bannuel(?:le)?s?\b|\bannuellement\b|/\s?an\b",
+    "en": r"(?<!in )(?<!within )\ba\s+year\b|\b(?:per|every|each)\s+(?:year|annum)\b|\byearly\b|\bannual(?:ly)?\b|"
+    r"/\s?y(?:ea)?r\b|\bp\.?a\.?(?!\w)",
+}
+PERIOD_RULES = {
+    language: [*FREQUENCY_RULES[language], ("yearly", _compile(pattern))] for language, pattern in _YEARLY_PATTERNS.items()
+}
+
+
+def find_periods(text: str, languages: Sequence[str]) -> list[Found[str]]:
+    """How often an amount recurs: the frequencies of a plan, and "a year" (a salary, a tax)."""
+    candidates = [
+        Found(period, m.start(), m.end())
+        for language in languages
+        for period, pattern in PERIOD_RULES[language]
+        for m in pattern.finditer(text)
+    ]
+    return _select_non_overlapping(candidates)
+
+
+def parse_period(text: str, language: str) -> str | None:
+    """ "weekly", "biweekly", "monthly" or "yearly", as the text says it; None when it does not say."""
+    found = find_periods(text, languages_for(language))
+    return found[0].value if found else None
+
+
+@dataclass(frozen=True)
+class BudgetAnswer:
+    """A debtor's answer to "how much…?": an amount and how often (None: not said), nothing at all (0), or the
+    wish not to answer (`skip`)."""
+
+    kind: str  # amount | nothing | skip
+    money: Money | None = None
+    period: str | None = None
+
+
+# Not answering: said plainly, in a few words, never read as an amount of 0.
+_SKIP_PATTERNS = {
+    "fr": (
+        r"^\s*(?:je\s+)?pass(?:e|er|ons)\b|\bje\s+(?:pr[ée]f[èe]re|pr[ée]f[ée]rerais|veux|voudrais|souhaite)\s+(?:pas|ne\s+pas|plut[ôo]t\s+ne\s+pas)\s+"
+        r"(?:r[ée]pondre|(?:le\s+)?dire|en\s+parler|donner)|\bpas\s+envie\s+d['’]en\s+parler\b|\bpas\s+envie\s+de\s+r[ée]pondre\b|"
+        r"\bsans\s+r[ée]ponse\b|\b(?:on\s+)?arr[êe]te(?:r|z|ons)?\s+(?:l[àa]|les\s+questions)\b|\blaisse(?:z)?\s+tomber\b|"
+        r"\bje\s+ne\s+(?:veux|souhaite)\s+pas\s+(?:r[ée]pondre|le\s+dire|en\s+parler)\b|\bc['’]est\s+personnel\b"
+    ),
+    "en": (
+        r"^\s*(?:skip|pass)\b|\b(?:i['’]?d|i\s+would)\s+rather\s+not\b|\b(?:i['’]?d\s+)?prefer\s+not\s+to\b|\bno\s+comment\b|"
+        r"\b(?:let['’]?s\s+)?stop\s+(?:here|there|the\s+questions)\b|\bnever\s*mind\b|\bnone\s+of\s+your\s+business\b|"
+        r"\bi\s+(?:don['’]?t|do\s+not)\s+want\s+to\s+(?:answer|say|share|go\s+through)\b|\bthat['’]?s\s+private\b|\bskip\s+(?:it|this|that)\b"
+    ),
+}
+SKIP_RULES = {language: _compile(pattern) for language, pattern in _SKIP_PATTERNS.items()}
+# Nothing comes in or goes out for this: 0. A bare "no" is not among them: it may as well refuse the question.
+_NOTHING_PATTERNS = {
+    "fr": (
+        r"\brien\b|\baucune?\b|\bn[ée]ant\b|\bz[ée]ro\b|\bnul(?:le)?\b|\bpas\s+d['’e]\b|\bje\s+n['’]ai\s+pas\b|"
+        r"\bje\s+n['’]en\s+ai\s+pas\b|\bje\s+ne\s+(?:paie|paye)\s+(?:pas|rien)\b|\bsans\b"
+    ),
+    "en": (
+        r"\bnothing\b|\bnone\b|\bnil\b|\bzero\b|\bn/?a\b|\bnot\s+applicable\b|\bno\s+\w+|\bi\s+(?:don['’]?t|do\s+not)\s+"
+        r"(?:have|pay|get|spend)\b|\bwithout\b"
+    ),
+}
+NOTHING_RULES = {language: _compile(pattern) for language, pattern in _NOTHING_PATTERNS.items()}
+
+
+def parse_budget_answer(text: str, language: str, default_currency: str = "EUR") -> BudgetAnswer | None:
+    """What an answer to "how much do you spend on…?" says: "1 200 par mois", "£300 a week", "about 80 quid"
+    (an amount and its period, None when not said), "rien", "none", "0" (nothing), "je préfère ne pas
+    répondre", "skip" (not answering). None when it says none of these."""
+    languages = languages_for(language)
+    if any(SKIP_RULES[code].search(text) for code in languages):
+        return BudgetAnswer("skip")
+    periods = find_periods(text, languages)
+    # The period said, blanked, leaves the bare number an amount ("300 monthly", "12 000 annually").
+    unperiodic = "".join(" " if any(p.start <= i < p.end for p in periods) else c for i, c in enumerate(text))
+    # No postcode is asked here: "15000" a year is an amount, not a town.
+    amounts = find_amounts(unperiodic, languages, default_currency) or _select_non_overlapping(
+        _bare_amounts(unperiodic, languages, default_currency, find_references(unperiodic))
+    )
+    if amounts:
+        money = amounts[0].value
+        if money.minor == 0:
+            return BudgetAnswer("nothing", Money(0, money.currency))
+        return BudgetAnswer("amount", money, periods[0].value if periods else None)
+    if any(NOTHING_RULES[code].search(text) for code in languages):
+        return BudgetAnswer("nothing", Money(0, default_currency))
+    return None

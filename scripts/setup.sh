@@ -78,8 +78,10 @@ if [ ! -f "$MODEL" ]; then
   RASA_TELEMETRY_ENABLED=false PYTHONWARNINGS=ignore TF_CPP_MIN_LOG_LEVEL=2 .venv/rasa/bin/rasa train core \
     -c "$rules_only/config.yml" --out "$rules_only" --quiet >"$rules_only/log" 2>&1 || { cat "$rules_only/log"; exit 1; }
   rm -rf "$rules_only"
-  say "Training the model (data changed; about 20 minutes on 2 cores: the NLU epochs, then the dialogue epochs)"
+  say "Training the model (data changed): the NLU classifier, then the dialogue policies' epochs, each with a progress bar"
+  train_start=$(date +%s)
   RASA_TELEMETRY_ENABLED=false PYTHONWARNINGS=ignore TF_CPP_MIN_LOG_LEVEL=2 .venv/rasa/bin/rasa train --fixed-model-name "$MODEL_KEY" --out models
+  say "Model trained in $(( $(date +%s) - train_start )) s"
 fi
 # The cache serves the next clean checkout (CI on this machine) without training again.
 [ -f "$CACHE/models/$MODEL_KEY.tar.gz" ] || cp "$MODEL" "$CACHE/models/"

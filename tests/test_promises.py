@@ -18,7 +18,7 @@ PROMISE = re.compile(
     r"rappeller|\bremind|get back|revenons vers|reviendrons|réponse écrite|written answer|respecterons|"
     r"will respect|recontact|continuerons à vous contacter|keep contacting|contact you again|vous recevrez|"
     r"you will receive|will write|vous écrira|va reprendre|will take over|will answer|répond(?:ra|rons)|"
-    r"we will|nous allons|nous vous",
+    r"we will|nous allons|nous vous|will send|enverr(?:a|ons)\b",
     re.IGNORECASE,
 )
 
@@ -109,6 +109,37 @@ KEPT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "tests/api/routes/test_console.py::test_a_creditor_who_reviews_disputes_gets_each_one_in_the_queue",
             "tests/api/services/test_reviews.py::test_a_rejected_dispute_gets_a_written_answer_and_collection_resumes_only_once_it_has_left",
         ),
+    ),
+    # "We send you a reminder N days after the date; the missed payment moves to the end (or stays due); after N
+    # missed in a row the plan ends and we write to you" — the creditor's follow-through settings, applied by the sweep.
+    "utter_missed_payment_move_to_end": (
+        ("api.services.contacts.plan_instalment", "api.services.contacts.sweep"),
+        (
+            "tests/api/services/test_contacts.py::test_a_plan_gets_its_reminders_and_the_first_leaves_three_days_before_within_hours_by_sms",
+            "tests/api/services/test_contacts.py::test_missed_instalments_move_to_the_end_then_break_the_plan_and_queue_it_for_an_agent",
+        ),
+    ),
+    "utter_missed_payment_keep": (
+        ("api.services.contacts.plan_instalment", "api.services.contacts.sweep"),
+        (
+            "tests/api/services/test_contacts.py::test_with_on_miss_keep_a_missed_instalment_stays_owed_where_it_is_and_a_grace_reminder_went_first",
+            "tests/api/services/test_contacts.py::test_missed_instalments_move_to_the_end_then_break_the_plan_and_queue_it_for_an_agent",
+        ),
+    ),
+    # "Tell me you already paid and we will check": the payment claim, matched by a payment or sent to a person.
+    "utter_statement_empty": (
+        ("api.services.records.record_payment_claim", "api.services.contacts.on_payment"),
+        ("tests/api/services/test_contacts.py::test_an_already_paid_claim_is_confirmed_by_the_payment_or_goes_to_an_agent",),
+    ),
+    # "An adviser will take up your complaint and answer you".
+    "utter_complaint_first_to_us": (
+        ("api.services.records.record_complaint", "api.services.handoffs.claim"),
+        ("tests/api/routes/test_bot.py::test_a_complaint_is_recorded_and_handed_over",),
+    ),
+    # "An adviser will send you a copy of the original document": a queue item a person answers.
+    "utter_original_document": (
+        ("api.services.debtor_questions.request_original_document", "api.services.handoffs.claim"),
+        ("tests/api/routes/test_debtor_questions.py::test_a_copy_of_the_original_document_is_queued_for_a_person_who_sends_it",),
     ),
     # The api's own words (api/i18n): the message kept while Rasa is down is answered by the retry loop;
     # a message to an agent is answered by the agent.

@@ -4,6 +4,8 @@ its own, contacts included (tests/api/services/test_contact_texts.py)."""
 
 from __future__ import annotations
 
+import re
+
 FORBIDDEN = {
     "fr": [
         "huissier",
@@ -60,3 +62,24 @@ FORBIDDEN = {
         "pursuant",
     ],
 }
+
+# False urgency (DESIGN.md §3): an advantage (fees waived, a discount) tied to a deadline in the same sentence,
+# as in "if we agree on a plan today, the fees are waived". A date stated as a fact ("due today, 3 March") or
+# an advantage with no deadline ("the fees are waived in any plan we agree") is fine.
+URGENCY = {
+    "fr": r"aujourd['’]hui|ce soir|maintenant|tout de suite|immédiatement|sans attendre|cette semaine|ce mois-ci|"
+    r"avant demain|d['’]ici demain|dernier jour|offre limitée|\bvite\b|expire",
+    "en": r"today|tonight|\bnow\b|right away|at once|this week|this month|before tomorrow|by tomorrow|last day|"
+    r"limited time|hurry|don['’]t wait|act fast|expires?",
+}
+ADVANTAGE = {
+    "fr": r"annul|remise|réduction|réduit|geste commercial|offert|gratuit|abandon|rabais|économis|effac",
+    "en": r"waive|discount|reduc|goodwill|gesture|free of|for free|bonus|written off|write off|cancel|saving|\bsave",
+}
+SENTENCE_END = re.compile(r"[.!?;\n]+")
+
+
+def false_urgency(text: str, language: str) -> list[str]:
+    """The sentences of `text` that tie an advantage to a deadline."""
+    urgency, advantage = re.compile(URGENCY[language], re.I), re.compile(ADVANTAGE[language], re.I)
+    return [s.strip() for s in SENTENCE_END.split(text) if urgency.search(s) and advantage.search(s)]

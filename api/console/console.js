@@ -758,6 +758,13 @@
         el('div', null, tv('kind', offer.kind), ' · ', tv('offer_status', offer.status), offer.total_text ? ' · ' : '', offer.total_text ? el('strong', { text: offer.total_text }) : null),
         offer.schedule_text ? scheduleNode(offer.schedule_text) : null);
     }
+    if (summary.budget) {
+      const budget = summary.budget;
+      item('summary.budget', true, el('span', { testid: 'summary-budget', text: t('summary.budget_text', {
+        income: budget.income_text, costs: budget.costs_text, left: budget.disposable_text,
+        affordable: budget.affordable_text, minimum: budget.min_instalment_text,
+      }) }));
+    }
     if (summary.debtor_asked) item('summary.debtor_asked', true, el('blockquote', { class: 'quote', text: summary.debtor_asked }));
     if (summary.note) item('summary.note', true, el('span', { class: 'pre', text: summary.note }));
     if (summary.agent_note) item('summary.agent_note', true, el('span', { class: 'pre', text: summary.agent_note }));
@@ -953,7 +960,9 @@
     const claims = Array.isArray(account.payment_claims) ? account.payment_claims : [];
     const consents = Array.isArray(account.consents) ? account.consents : [];
     const signals = Array.isArray(account.signals) ? account.signals : [];
+    const budgets = Array.isArray(account.budgets) ? account.budgets : [];
     refs.recordsBox.replaceChildren(
+      listSection('budget.title', budgets, 'budget.empty', budgetItem, 'budgets'),
       listSection('records.payment_claims', claims, 'records.none', (p) => el('li', { class: 'record compact', testid: 'payment-claim' },
         p.paid_on ? t('records.paid_on', { date: formatDate(p.paid_on) }) : t('common.none'),
         p.means ? ` · ${tv('means', p.means)}` : '', ' · ',
@@ -966,6 +975,28 @@
         s.detail ? ` ${s.detail}` : '',
         el('span', { class: 'small muted', text: ` ${formatDateTime(s.created_at)}` }))),
     );
+  }
+
+  /** One budget the debtor gave (income and expenditure, per month), the latest first: the latest applies. */
+  function budgetItem(b) {
+    const household = b.adults === null && b.children === null ? null
+      : [t('budget.household'), t('budget.household_value', { adults: b.adults ?? '?', children: b.children ?? '?' })];
+    return el('li', { class: 'record budget', testid: 'budget', 'data-source': b.source },
+      el('div', { class: 'small muted', text: t('budget.given', { date: formatDateTime(b.created_at), source: tv('budget_source', b.source) }) }),
+      el('div', { class: 'small muted', text: t('budget.per_month') }),
+      kv([
+        [t('budget.income'), b.income_text],
+        [t('budget.housing'), b.housing_text],
+        [t('budget.bills'), b.bills_text],
+        [t('budget.food'), b.food_text],
+        [t('budget.transport'), b.transport_text],
+        [t('budget.other_costs'), b.other_costs_text],
+        [t('budget.other_debts'), b.other_debts_text],
+        [t('budget.costs'), el('strong', { text: b.costs_text })],
+        [t('budget.disposable'), el('strong', { testid: 'budget-disposable', text: b.disposable_text })],
+        [t('budget.affordable', { share: b.share_pct }), el('strong', { testid: 'budget-affordable', text: b.affordable_text })],
+        household,
+      ]));
   }
 
   function listSection(titleKey, rows, emptyKey, render, testid) {

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     # Who speaks for the creditor (shown in the disclosure and written confirmations).
     collector_name: str = "Recouvrement Amiable Démo"
     collector_address: str = "12 rue de la Paix, 75002 Paris, France"
+    # How a debtor reaches the collector's people (said when asked for our contact details).
+    collector_phone: str = "01 86 95 00 00"
+    collector_email: str = "contact@recouvrement-demo.example"
 
     # Where debtors send requests about their personal data (access, rectification, erasure).
     privacy_contact: str = "dpo@recouvrement-demo.example"

@@ -13,8 +13,14 @@ from api.schemas.common import Recorded
 from api.schemas.internal import (
     AcceptedOut,
     AcceptIn,
+    BudgetIn,
+    BudgetLinkOut,
+    BudgetOutcomeOut,
     CareIn,
+    ComplaintEscalationOut,
     ComplaintOut,
+    ConfirmationCopyOut,
+    ContactDetailsOut,
     ConversationContext,
     DebtorDataRequestIn,
     DebtorDataRequestOut,
@@ -25,22 +31,26 @@ from api.schemas.internal import (
     HandoffQueuedOut,
     LanguageIn,
     LanguageOut,
+    MissedPaymentOut,
     OptedOutOut,
     OptionsOut,
+    OriginalDocumentOut,
     OtherChannelsOptedOutOut,
     OtherChannelsOptOutIn,
     PaymentClaimIn,
+    PlanOut,
     PreferenceIn,
     ProposalIn,
     ProposalOut,
     SignalIn,
+    StatementOut,
     SummaryOut,
     VerifyIn,
     VerifyOut,
     VulnerabilityIn,
     VulnerabilityOut,
 )
-from api.services import bot_api, offers
+from api.services import affordability, bot_api, debtor_questions, offers
 
 router = APIRouter(
     route_class=SessionReleasingRoute,
@@ -148,3 +158,79 @@ def payment_claim(conversation_id: str, body: PaymentClaimIn, session: SessionDe
 @router.post("/preferences", status_code=CREATED)
 def preference(conversation_id: str, body: PreferenceIn, session: SessionDep) -> Recorded:
     return bot_api.set_preference(session, conversation_id, channel=body.channel, time_window=body.time_window)
+
+
+# --- the debtor's questions: the file's (verified only), then ours -----------------------------------------
+
+
+@router.get("/plan")
+def read_plan(conversation_id: str, session: SessionDep, settings: SettingsDep) -> PlanOut:
+    """The active plan as it stands (next instalment, what is left), or only what is owed without one."""
+    return PlanOut.model_validate(debtor_questions.plan(session, settings, bot_api.conversation_of(session, conversation_id)))
+
+
+@router.get("/statement")
+def read_statement(conversation_id: str, session: SessionDep, settings: SettingsDep) -> StatementOut:
+    """The payments received for the account, newest first, and what is still owed."""
+    conversation = bot_api.conversation_of(session, conversation_id)
+    return StatementOut.model_validate(debtor_questions.statement(session, settings, conversation))
+
+
+@router.post("/confirmation-copy")
+def confirmation_copy(conversation_id: str, session: SessionDep, settings: SettingsDep) -> ConfirmationCopyOut:
+    """The latest written confirmation again, behind a fresh link (404 when there is none)."""
+    conversation = bot_api.conversation_of(session, conversation_id)
+    return ConfirmationCopyOut.model_validate(debtor_questions.confirmation_copy(session, settings, conversation))
+
+
+@router.post("/original-document", status_code=CREATED)
+def original_document(conversation_id: str, session: SessionDep, settings: SettingsDep) -> OriginalDocumentOut:
+    """A copy of the document the debt is based on: queued for a person, who sends it."""
+    conversation = bot_api.conversation_of(session, conversation_id)
+    return OriginalDocumentOut.model_validate(debtor_questions.request_original_document(session, settings, conversation))
+
+
+@router.get("/missed-payment-rules")
+def missed_payment_rules(conversation_id: str, session: SessionDep, settings: SettingsDep) -> MissedPaymentOut:
+    """What a missed instalment does under the creditor's follow-through settings."""
+    conversation = bot_api.conversation_of(session, conversation_id)
+    return MissedPaymentOut.model_validate(debtor_questions.missed_payment_rules(session, settings, conversation))
+
+
+@router.get("/contact-details")
+def contact_details(conversation_id: str, session: SessionDep, settings: SettingsDep) -> ContactDetailsOut:
+    """The collector's name, address, phone, e-mail and hours, and the creditor's (no verification needed)."""
+    conversation = bot_api.conversation_of(session, conversation_id)
+    return ContactDetailsOut.model_validate(debtor_questions.contact_details(session, settings, conversation))
+
+
+@router.get("/complaint-escalation")
+def complaint_escalation(conversation_id: str, session: SessionDep, settings: SettingsDep) -> ComplaintEscalationOut:
+    """Where to complain beyond us, as the creditor set it (no verification needed)."""
+    conversation = bot_api.conversation_of(session, conversation_id)
+    return ComplaintEscalationOut.model_validate(debtor_questions.complaint_escalation(session, settings, conversation))
+
+
+# --- affordability: the debtor's budget and the plan it allows (services/affordability.py) -----------------
+
+
+@router.post("/budget-link")
+def budget_link(conversation_id: str, session: SessionDep, settings: SettingsDep) -> BudgetLinkOut:
+    """The signed link to the page where the verified debtor may type the figures instead."""
+    return BudgetLinkOut.model_validate(affordability.link(bot_api.conversation_of(session, conversation_id), settings))
+
+
+@router.post("/budget", status_code=CREATED, response_model_exclude_unset=True)
+def record_budget(conversation_id: str, body: BudgetIn, session: SessionDep) -> BudgetOutcomeOut:
+    """The budget answered in the conversation: stored, then the plan it allows (or the deferral and a person)."""
+    conversation = bot_api.conversation_of(session, conversation_id)
+    amounts = {group: (getattr(body, group).amount_minor, getattr(body, group).period) for group in affordability.GROUPS}
+    outcome = affordability.record_from_chat(session, conversation, amounts, body.adults, body.children)
+    return BudgetOutcomeOut.model_validate(outcome)
+
+
+@router.post("/budget/web", response_model_exclude_unset=True)
+def budget_from_web_form(conversation_id: str, session: SessionDep) -> BudgetOutcomeOut:
+    """The debtor is back from the web form: the budget typed there, acted on (404 when there is none yet)."""
+    conversation = bot_api.conversation_of(session, conversation_id)
+    return BudgetOutcomeOut.model_validate(affordability.act_on_web_form(session, conversation))

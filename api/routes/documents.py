@@ -70,9 +70,15 @@ def pdf_response(confirmation: Confirmation) -> Response:
     return inline_pdf(confirmation.pdf, confirmation.number)
 
 
-def _throttle_unlocks(request: Request) -> None:
+def throttle_unlocks(request: Request) -> None:
     """Unlock attempts per client, counted before anything else (a forged or expired link counts too)."""
     get_throttle().check("document_unlock", request.client.host if request.client else "unknown")
+
+
+def holder_confirmed(session: SessionDep, settings: Settings, account: Account, date_of_birth: str) -> bool:
+    """The gate of every page a signed link opens (documents, the budget form): whether the date of birth given
+    is the debtor's. Wrong answers count against the reference's lock, and a locked reference opens nothing."""
+    return check_document_holder(session, settings, account, _parse_date(date_of_birth))
 
 
 def _unlocked(
@@ -80,7 +86,7 @@ def _unlocked(
 ) -> HTMLResponse | None:
     """None when the date of birth given is the debtor's; otherwise the page again, saying so (wrong answers
     count against the reference's lock)."""
-    if check_document_holder(session, settings, account, _parse_date(date_of_birth)):
+    if holder_confirmed(session, settings, account, date_of_birth):
         return None
     return _page(language, refused=True, title=title)
 
@@ -146,7 +152,7 @@ def open_document(
     date_of_birth: Annotated[str, Form(max_length=32)],
     token: str = Query(max_length=512),
 ) -> Response:
-    _throttle_unlocks(request)
+    throttle_unlocks(request)
     confirmation = _confirmation(session, settings, confirmation_id, token)
     account = session.get_one(Account, confirmation.account_id)
     refused = _unlocked(session, settings, account, date_of_birth, confirmation.language, "title")
@@ -187,7 +193,7 @@ def open_data_export(
     date_of_birth: Annotated[str, Form(max_length=32)],
     token: str = Query(max_length=512),
 ) -> Response:
-    _throttle_unlocks(request)
+    throttle_unlocks(request)
     data_request, account = _data_export(session, settings, request_id, token)
     refused = _unlocked(session, settings, account, date_of_birth, account.language, "data_title")
     assert data_request.export_pdf is not None

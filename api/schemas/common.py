@@ -25,6 +25,7 @@ __all__ = [
     "AccountStatus",
     "AccountSummary",
     "ArrangementKind",
+    "BudgetView",
     "Channel",
     "CommitmentStatus",
     "CommitmentSummary",
@@ -97,3 +98,39 @@ class Limits(BaseModel):
     latest_first_date_text: str
     fees_waivable: bool
     fees_text: str
+
+
+class BudgetView(BaseModel):
+    """A debtor's budget as the bot and the console read it: every figure per month, in minor units and
+    formatted in the reader's language (api/services/affordability.py)."""
+
+    id: int
+    source: Literal["chat", "web_form"]
+    currency: str
+    created_at: IsoDateTime
+    conversation_id: str | None
+    income_minor: int
+    housing_minor: int
+    bills_minor: int
+    food_minor: int
+    transport_minor: int
+    other_costs_minor: int
+    other_debts_minor: int
+    income_text: str
+    housing_text: str
+    bills_text: str
+    food_text: str
+    transport_text: str
+    other_costs_text: str
+    other_debts_text: str
+    costs_minor: int
+    costs_text: str
+    adults: int | None
+    children: int | None
+    # Income less every cost (negative when costs are higher), and the instalment suggested: `share_pct` % of
+    # it, rounded down to a whole unit.
+    disposable_minor: int
+    disposable_text: str
+    affordable_minor: int
+    affordable_text: str
+    share_pct: int

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from api.schemas.common import (
     AccountSummary,
     ArrangementKind,
+    BudgetView,
     Channel,
     CommitmentSummary,
     ConsentKind,
@@ -122,6 +123,20 @@ class LastOffer(BaseModel):
     schedule_text: str
 
 
+class HandoffBudget(BaseModel):
+    """The debtor's budget in a handoff: the totals a person reads first (the details are in the account panel)."""
+
+    source: Literal["chat", "web_form"]
+    created_at: IsoDateTime
+    income_text: str
+    costs_text: str
+    disposable_text: str
+    affordable_text: str
+    share_pct: int
+    # The policy's smallest instalment, which the budget does not reach.
+    min_instalment_text: str
+
+
 class HandoffSummary(BaseModel):
     """What the agent reads first. Stored when the handoff was asked; verification, balance, signals and the
     last offer are brought up to date each time it is shown."""
@@ -141,6 +156,8 @@ class HandoffSummary(BaseModel):
     language: Language | None = None
     # Other reasons the handoff was asked for since (present once there is one).
     also: list[HandoffReason] = []
+    # A budget below the policy's minimum (reason `affordability`): its totals, as given then.
+    budget: HandoffBudget | None = None
 
 
 class HandoffView(BaseModel):
@@ -294,6 +311,8 @@ class AccountPanel(AccountSummary):
     # Data subject requests with their legal deadline (exports are the creditor's to hand over).
     data_requests: list[DataRequestOut]
     restricted: bool
+    # The debtor's budgets (income and expenditure, per month), the latest first: the latest applies.
+    budgets: list[BudgetView] = []
 
 
 class ConversationDetailOut(BaseModel):

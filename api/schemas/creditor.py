@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import list_currencies
@@ -388,6 +388,20 @@ class DataRequestOut(BaseModel):
     export_pdf_url: str | None = None
 
 
+class BudgetSummaryOut(BaseModel):
+    """A debtor's budget as the creditor sees it: what it allows, not its figures (income and each cost stay
+    with the collector's agents and the debtor's own data export: docs/affordability.md)."""
+
+    created_at: dt.datetime
+    source: Literal["chat", "web_form"]
+    currency: str
+    # What is left each month once every cost is paid (negative when costs are higher than income).
+    disposable_minor: int
+    # The instalment suggested: `share_pct` % of what is left, rounded down to a whole unit.
+    affordable_minor: int
+    share_pct: int
+
+
 class AccountDetailOut(AccountOut):
     # Verification on this reference is locked after repeated failures (unlock with POST …/verification-unlock).
     verification_locked: bool
@@ -411,6 +425,8 @@ class AccountDetailOut(AccountOut):
     # Processing restricted at the debtor's request (GDPR art. 18), and when the data was erased.
     restricted: bool
     erased_at: dt.datetime | None
+    # The debtor's budgets, the latest first (summaries only).
+    budgets: list[BudgetSummaryOut] = []
 
 
 class VerificationUnlockOut(BaseModel):
@@ -428,6 +444,13 @@ class PolicyIn(BaseModel):
     max_first_payment_days: int = Field(ge=0, le=365)
     max_settlement_discount_pct: int = Field(ge=0, le=100)
     fee_waiver_allowed: bool
+    affordable_share_pct: int = Field(
+        default=50,
+        ge=1,
+        le=100,
+        description="Of what a debtor's budget leaves each month, the share suggested as the instalment "
+        "(docs/affordability.md); 50 when left out",
+    )
 
     @model_validator(mode="after")
     def _counts_in_order(self) -> PolicyIn:
@@ -485,4 +508,22 @@ class HandoffSettings(BaseModel):
     @classmethod
     def _readable_hours(cls, value: AgentHoursIn) -> AgentHoursIn:
         hours.parse_hours(value.model_dump())  # a ValueError says what is wrong (unknown zone, bad range)
+        return value
+
+
+class DebtorInformation(BaseModel):
+    """What the assistant tells debtors in the creditor's name, per language (`fr`, `en`; English is used
+    for a language without lines): where to find help when they are in distress, and where to complain beyond
+    the collector (mediator, ombudsman, regulator). Each line is said as it is, one per bullet."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    support_resources: dict[Language, list[Annotated[str, Field(min_length=1, max_length=300)]]]
+    complaint_escalation: dict[Language, list[Annotated[str, Field(min_length=1, max_length=300)]]]
+
+    @field_validator("support_resources", "complaint_escalation")
+    @classmethod
+    def _few_lines(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        if any(len(lines) > 8 for lines in value.values()):
+            raise ValueError("at most 8 lines per language")
         return value

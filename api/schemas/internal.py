@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.schemas.common import (
     AccountSummary,
     ArrangementKind,
+    BudgetView,
     Channel,
     CommitmentSummary,
     ConversationState,
@@ -251,3 +252,118 @@ class VulnerabilityOut(BaseModel):
 class ComplaintOut(BaseModel):
     handoff_id: int
     handoff: HandoffTiming
+
+
+# --- the debtor's questions (services/debtor_questions.py) --------------------------------------------------
+
+
+class PlanOut(BaseModel):
+    """The active plan as it stands; without one, only what is owed."""
+
+    has_plan: bool
+    total_text: str
+    commitment_reference: str | None = None
+    schedule_text: str | None = None
+    # The next instalment due ("15 janvier 2027 : 100,00 €"); empty when none is left to pay.
+    next_due_text: str | None = None
+    instalments_left: int | None = None
+    left_text: str | None = None
+
+
+class StatementOut(BaseModel):
+    payments_count: int
+    # The latest payments, newest first, one per line; `earlier_count` older ones are in `paid_text` only.
+    payments_text: str
+    earlier_count: int
+    paid_text: str
+    total_text: str
+    as_of_text: str
+
+
+class ConfirmationCopyOut(BaseModel):
+    confirmation_number: str
+    issued_text: str
+    # A fresh signed link; the document asks for the date of birth.
+    document_url: str
+
+
+class OriginalDocumentOut(BaseModel):
+    handoff_id: int
+    debt_origin: str
+    principal_text: str
+    interest_text: str
+    fees_text: str
+    handoff: HandoffTiming
+
+
+class MissedPaymentOut(BaseModel):
+    grace_days: int
+    reminder_days_after: int
+    on_miss: Literal["move_to_end", "keep"]
+    break_after: int
+
+
+class ContactDetailsOut(BaseModel):
+    collector_name: str
+    collector_address: str
+    collector_phone: str
+    collector_email: str
+    hours_text: str
+    creditor_name: str
+    creditor_address: str
+
+
+class ComplaintEscalationOut(BaseModel):
+    escalation_text: str
+    configured: bool
+
+
+# --- affordability (services/affordability.py) ----------------------------------------------------------------
+
+
+class BudgetFigureIn(BaseModel):
+    """One figure as the debtor gave it: an amount (minor units of the account's currency) and how often."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount_minor: int = Field(strict=True, ge=0, le=10**11)
+    period: Literal["weekly", "biweekly", "monthly", "yearly"] = "monthly"
+
+
+class BudgetIn(BaseModel):
+    """The statement answered in the conversation, one figure per group (kept per month by the api)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    income: BudgetFigureIn
+    housing: BudgetFigureIn
+    bills: BudgetFigureIn
+    food: BudgetFigureIn
+    transport: BudgetFigureIn
+    other_costs: BudgetFigureIn
+    other_debts: BudgetFigureIn
+    adults: int | None = Field(default=None, ge=0, le=20)
+    children: int | None = Field(default=None, ge=0, le=20)
+
+
+class BudgetLinkOut(BaseModel):
+    # The page where the debtor may type the figures instead (signed, expiring; it asks for the date of birth).
+    budget_url: str
+    # The account's currency: the figures are in it.
+    currency: str
+
+
+class BudgetOutcomeOut(BaseModel):
+    """What the budget leads to: `plan` (summarised: the debtor is asked to agree), `counter` (the policy's
+    closest offer within the budget), or `below_minimum` (no plan pushed: a deferral where the policy allows
+    one, and a person to look at the budget)."""
+
+    outcome: Literal["plan", "counter", "below_minimum"]
+    budget: BudgetView
+    min_instalment_text: str
+    account_reference: str
+    offer: OfferOut | None = None
+    # Below the minimum: nothing_left | below_min_instalment | too_many_instalments.
+    reason: str | None = None
+    deferral: OfferOut | None = None
+    handoff: HandoffQueuedOut | None = None

@@ -33,6 +33,7 @@ from api.models import (
 from api.schemas.creditor import (
     AccountDetailOut,
     AccountOut,
+    BudgetSummaryOut,
     CommitmentOut,
     ConfirmationOut,
     ConsentOut,
@@ -48,6 +49,7 @@ from api.schemas.creditor import (
     SignalOut,
 )
 from api.services import signing
+from api.services.affordability import budgets_of
 from api.services.arrangements import confirmations_of
 from api.services.contacts import contacts_of
 from api.services.verification import account_is_locked
@@ -234,6 +236,7 @@ def creditor_account_view(session: Session, settings: Settings, account: Account
         data_requests=data_request_views(session, settings, account),
         restricted=account.restricted,
         erased_at=account.erased_at,
+        budgets=each(BudgetSummaryOut, budgets_of(session, account)),
     )
 
 

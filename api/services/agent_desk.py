@@ -30,7 +30,19 @@ from api.models import (
     Signal,
     utcnow,
 )
-from api.services import agents, arrangements, data_rights, errors, handoffs, offers, outbound, records, reviews, signing
+from api.services import (
+    affordability,
+    agents,
+    arrangements,
+    data_rights,
+    errors,
+    handoffs,
+    offers,
+    outbound,
+    records,
+    reviews,
+    signing,
+)
 from api.services.account_view import account_records, contact_views, data_request_views, payment_views
 from api.services.audit import audit
 from api.services.bot_context import commitment_view
@@ -217,6 +229,7 @@ def account_panel(session: Session, settings: Settings, account: Account, langua
         "contacts": contact_views(session, account),
         "data_requests": data_request_views(session, settings, account),
         "restricted": account.restricted,
+        "budgets": [affordability.budget_view(b, language) for b in affordability.budgets_of(session, account)],
         "consents": [{"channel": c.channel, "kind": c.kind, "created_at": c.created_at.isoformat()} for c in recorded.consents],
         "payment_claims": [
             {"paid_on": p.paid_on.isoformat() if p.paid_on else None, "means": p.means, "status": p.status}

@@ -69,6 +69,12 @@ def _collectable_account(
     return account, policy_of(creditor.policy if creditor else None)
 
 
+def collectable(session: Session, conversation: Conversation) -> tuple[Account, offers.Policy]:
+    """The verified account and its policy, when an arrangement may be talked about now (CollectionPaused,
+    UnderCare, NotVerified otherwise)."""
+    return _collectable_account(session, conversation)
+
+
 def _schedule_rows(offer: offers.Offer) -> list[dict[str, Any]]:
     return [{"due_date": i.due_date.isoformat(), "amount_minor": i.amount_minor} for i in offer.instalments]
 
@@ -113,6 +119,20 @@ def options_for(session: Session, conversation: Conversation) -> list[Offer]:
         today=debtor_today(account),
     )
     return [_store_offer(session, account, conversation, option, status="countered") for option in options]
+
+
+def offer_deferral(session: Session, conversation: Conversation) -> Offer:
+    """More time, to the policy's limit, offered by us (not asked by the debtor): stored so it can be agreed to."""
+    account, policy = _collectable_account(session, conversation)
+    evaluation = offers.evaluate(
+        offers.Proposal(kind="deferral"),
+        balance_minor=account.balance_minor,
+        fees_minor=account.fees_minor,
+        currency=account.currency,
+        policy=policy,
+        today=debtor_today(account),
+    )
+    return _store_offer(session, account, conversation, evaluation.offer, status="countered")
 
 
 def evaluate_proposal(session: Session, conversation: Conversation, proposal: offers.Proposal) -> tuple[Offer, bool]:

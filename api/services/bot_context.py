@@ -20,7 +20,26 @@ from api.services.presentation import account_view, payment_methods
 from api.services.verification import DEFAULT_REFERENCE_EXAMPLE
 
 # Slots a hand-back clears: whatever the bot was in the middle of before the agent took over is over.
-CLEARED_SLOTS = ("offer_id", "offer_stage", "plan_type", "plan_amount", "plan_date", "plan_frequency", "requested_slot")
+CLEARED_SLOTS = (
+    "offer_id",
+    "offer_stage",
+    "plan_type",
+    "plan_amount",
+    "plan_date",
+    "plan_frequency",
+    "requested_slot",
+    # A budget being answered (its figures, where it stands). Whether the debtor declined, skipped or gave one
+    # (`budget_answer`) stays: it is not offered again in the conversation.
+    "budget_stage",
+    "budget_currency",
+    "budget_income",
+    "budget_housing",
+    "budget_bills",
+    "budget_food",
+    "budget_transport",
+    "budget_other_costs",
+    "budget_other_debts",
+)
 # What the bot knows of a verified debtor's file (bot_slots): forgotten when the verification expires.
 ACCOUNT_SLOTS = (
     "debtor_name",

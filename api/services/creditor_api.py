@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.models import Account, Creditor, NegotiationPolicy, utcnow
-from api.schemas.creditor import AccountIn, AgentHoursIn, HandoffSettings, PolicyIn, ReferenceFormat
+from api.schemas.creditor import AccountIn, AgentHoursIn, DebtorInformation, HandoffSettings, PolicyIn, ReferenceFormat
 from api.services import contacts, follow_through, hours
 from api.services.audit import audit
 from api.services.errors import Conflict, ReferenceFormatMismatch
@@ -108,6 +108,19 @@ def update_handoff_settings(session: Session, creditor: Creditor, values: Handof
     creditor.review_disputes = values.review_disputes
     audit(session, _actor(creditor), "handoff_settings_updated", "creditor", creditor.id, **values.model_dump())
     return handoff_settings(creditor)
+
+
+def debtor_information(creditor: Creditor) -> DebtorInformation:
+    return DebtorInformation.model_validate(
+        {"support_resources": creditor.support_resources or {}, "complaint_escalation": creditor.complaint_escalation or {}}
+    )
+
+
+def update_debtor_information(session: Session, creditor: Creditor, values: DebtorInformation) -> DebtorInformation:
+    creditor.support_resources = {str(k): v for k, v in values.support_resources.items()}
+    creditor.complaint_escalation = {str(k): v for k, v in values.complaint_escalation.items()}
+    audit(session, _actor(creditor), "debtor_information_updated", "creditor", creditor.id)
+    return debtor_information(creditor)
 
 
 def follow_through_settings(creditor: Creditor) -> FollowThrough:

@@ -2,9 +2,9 @@
 
 A request is recorded with its legal deadline (one month). **Access** exports everything held about the
 debtor — the account, every conversation on every channel with its messages, signals, commitments,
-confirmations, payments, contacts, consents, handoffs, agents' notes, disputes, claims, audit entries — as
+confirmations, payments, contacts, consents, handoffs, agents' notes, disputes, claims, budgets, audit entries — as
 JSON and as a readable PDF. **Erasure** removes what is not under a legal hold: the conversations' contents
-(and Rasa's copy of them), signals' details, agents' notes, contact preferences; it keeps, minimised, what the
+(and Rasa's copy of them), signals' details, agents' notes, contact preferences, budgets; it keeps, minimised, what the
 law requires for the retention period (commitments and their written confirmations, disputes, payments,
 consents — an opt-out must stay honoured — and the audit log), and the debtor's identity and the debt while
 the debt is open (art. 17(3)(b) and (e): the claim itself). **Restriction** stops all collection and
@@ -35,6 +35,7 @@ from api.models import (
     Account,
     AgentNote,
     AuditEntry,
+    Budget,
     Commitment,
     Confirmation,
     Consent,
@@ -229,6 +230,7 @@ def export(session: Session, account: Account, now: dt.datetime) -> dict[str, An
         "contact_preferences": [_row(p) for p in rows(ContactPreference, ContactPreference.id)],
         "disputes": [_row(d) for d in disputes],
         "payment_claims": [_row(p) for p in rows(PaymentClaim, PaymentClaim.id)],
+        "budgets": [_row(b) for b in rows(Budget, Budget.id)],
         "handoffs": [_row(h) for h in session.scalars(select(Handoff).where(Handoff.conversation_id.in_(conversation_ids)))],
         "agent_notes": [
             _row(n)
@@ -316,6 +318,10 @@ def erase(session: Session, account: Account, now: dt.datetime, actor: str) -> t
         handoff.summary = {"erased": True}
     for preference in session.scalars(select(ContactPreference).where(ContactPreference.account_id == account.id)):
         session.delete(preference)
+    budgets = 0
+    for budget in session.scalars(select(Budget).where(Budget.account_id == account.id)):
+        session.delete(budget)  # the debtor's income and costs: no law asks us to keep them
+        budgets += 1
     for earlier in session.scalars(select(DataRequest).where(DataRequest.account_id == account.id)):
         earlier.export_json = earlier.export_pdf = None  # a copy made for an access request holds it all
     kept = dict(LEGAL_HOLDS)
@@ -327,7 +333,7 @@ def erase(session: Session, account: Account, now: dt.datetime, actor: str) -> t
     account.erased_at = now
     audit(session, actor, "data_erased", "account", account.reference, conversations=len(ids), messages=messages)
     log.info("data_erased", account_id=account.id, conversations=len(ids), messages=messages)
-    return {"erased": {"conversations": len(ids), "messages": messages}, "kept": kept}, ids
+    return {"erased": {"conversations": len(ids), "messages": messages, "budgets": budgets}, "kept": kept}, ids
 
 
 def _months_before(moment: dt.datetime, months: int) -> dt.datetime:

@@ -40,10 +40,13 @@ HANDOFF_PRIORITY = {
     "dispute": 3,
     "payment_claim": 3,
     "plan_broken": 3,
+    "document_request": 3,
+    "affordability": 2,
 }
 DEFAULT_PRIORITY = 3
 # Reasons a person reviews in their own time: the bot keeps the conversation until an agent claims it.
-REVIEW_REASONS = frozenset({"dispute", "payment_claim", "plan_broken"})
+# A budget below the policy's minimum too: the debtor may take the deferral offered meanwhile.
+REVIEW_REASONS = frozenset({"dispute", "payment_claim", "plan_broken", "document_request", "affordability"})
 ACTIVE = ("open", "claimed")
 LAST_MESSAGE_CHARS = 280
 

@@ -54,3 +54,13 @@ def data_export_url(request_id: int, settings: Settings) -> str:
     after the date of birth is given, like a written confirmation."""
     token = sign_token(str(request_id), settings.secret_key, DATA_EXPORT_PURPOSE)
     return f"{settings.base_url}/documents/data-exports/{request_id}.pdf?token={token}"
+
+
+BUDGET_PURPOSE = "budget"
+
+
+def budget_url(conversation_id: str, settings: Settings) -> str:
+    """The debtor's link to the budget page (income and expenditure, typed rather than answered in the chat):
+    signed for the conversation it was sent in, expiring, and opened only after the date of birth is given."""
+    token = sign_token(conversation_id, settings.secret_key, BUDGET_PURPOSE)
+    return f"{settings.base_url}/budget?token={token}"

@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.core.config import Settings
-from api.models import Account, Conversation, VerificationAttempt, VerificationLock, utcnow
+from api.models import Account, Conversation, Signal, VerificationAttempt, VerificationLock, utcnow
 from api.services.audit import audit
 from api.services.errors import VerificationLocked
 
@@ -146,6 +146,7 @@ def verify_identity(
         conversation.verified_at = utcnow()
         conversation.locked_at = None
         conversation.language = account.language
+        _carry_over_what_was_said(session, conversation, account)
         session.flush()
         return VerificationResult(verified=True, locked=False, account=account)
 
@@ -153,6 +154,20 @@ def verify_identity(
     if locked and conversation.locked_at is None:
         conversation.locked_at = utcnow()
     return VerificationResult(verified=False, locked=locked, reference_locked=reference_locked)
+
+
+def _carry_over_what_was_said(session: Session, conversation: Conversation, account: Account) -> None:
+    """What the debtor said before proving who they are belongs to their account once they have: the signals
+    of this conversation are attached to it, and distress said before the check flags it (the care answer and
+    the handoff were given at once), unless a person has reviewed the account's care since."""
+    earlier = session.scalars(select(Signal).where(Signal.conversation_id == conversation.id, Signal.account_id.is_(None))).all()
+    for signal in earlier:
+        signal.account_id = account.id
+    reviewed = account.care_reviewed_at
+    distress = [s for s in earlier if s.kind == "vulnerability" and (reviewed is None or s.created_at > reviewed)]
+    if distress and not account.vulnerable:
+        account.vulnerable = True
+        audit(session, "bot", "vulnerability_flagged", "account", account.id, verified=True, said_before_verification=True)
 
 
 def _attempt(

@@ -29,6 +29,21 @@ PAGE = """<!doctype html>
 <style>
  body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 46rem; padding: 0 1rem; color: #1f2933; }}
  .langs a {{ margin-right: 1rem; }}
+ /* The widget pins its title and subtitle at fixed heights (position: absolute), so a title or subtitle that
+    wraps runs into the other: here both flow in the header, which grows to hold them. */
+ .rw-widget-container .rw-conversation-container .rw-header.rw-with-subtitle {{
+   height: auto; min-height: 70px; padding: 10px 16px; box-sizing: border-box; }}
+ .rw-widget-container .rw-conversation-container .rw-header.rw-with-subtitle .rw-title,
+ .rw-widget-container .rw-conversation-container .rw-header.rw-with-subtitle > span {{ position: static; }}
+ .rw-widget-container .rw-conversation-container .rw-title {{ font-size: 18px; line-height: 1.3; }}
+ .rw-widget-container .rw-conversation-container .rw-header > span {{ margin-top: 2px; font-size: 14px; line-height: 1.3; }}
+ /* Full screen (small screens), the close button sits at the header's right: the text keeps clear of it. */
+ @media screen and (max-width: 800px) {{
+   .rw-widget-container .rw-conversation-container .rw-header.rw-with-subtitle {{ padding: 10px 56px; }}
+ }}
+ /* A bot message's lines are as written (an option, a due date, a way to pay on each): markdown would join
+    single line breaks into one paragraph. Blank lines still separate paragraphs. */
+ .rw-widget-container .rw-conversation-container .rw-response .rw-markdown p {{ white-space: pre-line; }}
 </style>
 </head>
 <body>

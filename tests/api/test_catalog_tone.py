@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.tone import FORBIDDEN
+from tests.tone import FORBIDDEN, false_urgency
 
 ROOT = Path(__file__).resolve().parents[2]
 # The law's own words, quoted because the law requires it (CPCE L111-8 names the enforcement judge).
@@ -41,6 +41,12 @@ def test_no_text_of_the_api_threatens_shames_or_rushes(language: str) -> None:
         if key not in QUOTED_LAW
     }
     assert {key: words for key, words in found.items() if words} == {}
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_no_text_of_the_api_ties_an_advantage_to_a_deadline(language: str) -> None:
+    found = {key: false_urgency(text, language) for key, text in CATALOGS[language].items()}
+    assert {key: sentences for key, sentences in found.items() if sentences} == {}
 
 
 @pytest.mark.parametrize("language", ["fr", "en"])

@@ -166,6 +166,60 @@ def test_an_answer_without_a_reference_is_told_what_one_looks_like(domain):
     assert outcome.responses == ["utter_reference_not_understood"]
 
 
+def open_the_form(domain: dict[str, Any], text: str, filled: dict[str, Any], intent: str = "inform_identity") -> Outcome:
+    """The debtor's first message opens the form before it has asked anything (Rasa sends no `requested_slot`),
+    and the extractors found `filled` in it."""
+    state = make_tracker({"language": "en", "identity": "unverified"}, text=text, intent=intent, filled=filled)
+    return run_action(ValidateVerificationForm(), state, domain)
+
+
+@pytest.mark.parametrize(
+    ("text", "filled"),
+    [
+        # What an entity extractor may take for a reference or a second factor in an opening message.
+        ("hello, about my file", {"account_reference": "file"}),
+        ("my postcode is SW1A 1AA", {"identity_secret": "SW1A1AA"}),
+        ("hi, 75011 and my file", {"account_reference": "file", "identity_secret": "75011"}),
+    ],
+)
+def test_a_message_that_opens_the_form_is_never_told_it_is_a_wrong_answer(domain, text, filled):
+    outcome = open_the_form(domain, text, filled)
+    assert outcome.responses == []
+    assert all(SlotSet(slot, None) in outcome.events for slot in filled)
+
+
+def test_a_greeting_that_opens_the_form_is_not_told_it_is_a_wrong_reference_whatever_was_extracted(domain):
+    outcome = open_the_form(domain, "hello", {"account_reference": "hello"}, intent="greet")
+    assert outcome.responses == []
+
+
+def test_while_the_reference_is_asked_a_second_factor_that_is_not_a_date_of_birth_is_not_corrected(domain):
+    state = make_tracker(
+        {"language": "fr", "identity": "unverified", "requested_slot": "account_reference"},
+        text="CR-10001 75011",
+        intent="inform_identity",
+        filled={"account_reference": "CR-10001 75011", "identity_secret": "75011"},
+        active_loop="verification_form",
+    )
+    outcome = run_action(ValidateVerificationForm(), state, domain)
+    # The reference is taken; the date of birth is simply asked next.
+    assert outcome.responses == []
+    assert SlotSet("account_reference", "CR-10001") in outcome.events
+
+
+def test_a_greeting_instead_of_the_date_of_birth_is_not_told_it_is_wrong(fake_api, domain):
+    state = make_tracker(
+        {"account_reference": "CR-10001", "language": "fr", "identity": "unverified", "requested_slot": "identity_secret"},
+        text="bonjour",
+        intent="greet",
+        filled={"identity_secret": "bonjour"},
+        active_loop="verification_form",
+    )
+    outcome = run_action(ValidateVerificationForm(), state, domain)
+    assert outcome.responses == []
+    assert fake_api.calls() == []
+
+
 # --- what was asked before the check --------------------------------------------------------------------------
 
 ERASURE = {"number": "DR-000007", "kind": "erasure", "status": "received", "deadline_text": "1 janvier 2027"}
@@ -184,3 +238,84 @@ def test_a_request_asked_before_a_check_that_failed_is_forgotten(fake_api, domai
     outcome = run_action(ActionAfterVerification(), state, domain)
     assert fake_api.requests == []
     assert (outcome.responses, outcome.events) == (["utter_verification_locked"], [SlotSet("pending_request", None)])
+
+
+# --- a dispute or a hardship said before the check ------------------------------------------------------------
+
+LIMITS = {
+    "min_instalments": 2,
+    "max_instalments": 12,
+    "min_instalment_text": "50,00 €",
+    "latest_date_text": "31 janvier 2027",
+    "latest_first_date_text": "15 décembre 2026",
+    "fees_waivable": False,
+    "fees_text": "0,00 €",
+}
+
+
+def verified_after_saying(intent: str, text: str, entities: list[dict[str, Any]], **slots: Any) -> Any:
+    """The tracker when the form ends: the debtor said `text` before the check, then gave their reference and
+    date of birth (the latest message)."""
+    before = {
+        "event": "user",
+        "text": text,
+        "parse_data": {"text": text, "intent": {"name": intent, "confidence": 0.81}, "entities": entities},
+    }
+    return make_tracker(
+        {"identity": "verified", "pending_request": intent, **slots},
+        text="12/03/1985",
+        intent="inform_identity",
+        events=[before],
+    )
+
+
+def test_a_dispute_said_before_the_check_is_recorded_right_after_it_with_its_reason(fake_api, domain):
+    fake_api.answer("POST", "/signals", {"id": 1}, status=201)
+    fake_api.answer("POST", "/disputes", {"id": 2, "review": False}, status=201)
+    not_mine = [{"entity": "dispute_reason", "value": "not_mine"}]
+    state = verified_after_saying("dispute_debt", "je conteste, je n'ai jamais rien commandé", not_mine)
+    outcome = run_action(ActionAfterVerification(), state, domain)
+    assert fake_api.calls() == [
+        ("POST", "/signals", {"kind": "dispute", "detail": "not_mine", "confidence": 0.81}),
+        ("POST", "/disputes", {"reason": "not_mine"}),
+    ]
+    assert outcome.responses == ["utter_dispute_recorded"]
+    assert SlotSet("collection_paused", True) in outcome.events
+    assert SlotSet("pending_request", None) in outcome.events
+    assert "utter_present_account" not in outcome.responses
+
+
+def test_a_hardship_said_before_the_check_is_heard_and_the_options_offered_right_after_it(fake_api, domain):
+    fake_api.answer("POST", "/signals", {"id": 1}, status=201)
+    fake_api.answer("GET", "/options", {"options": [], "limits": LIMITS})
+    job_loss = [{"entity": "hardship_reason", "value": "job_loss"}]
+    state = verified_after_saying("report_hardship", "I lost my job, I can't pay", job_loss, total_text="400,00 €")
+    outcome = run_action(ActionAfterVerification(), state, domain)
+    assert fake_api.calls() == [
+        ("POST", "/signals", {"kind": "hardship", "detail": "job_loss", "confidence": 0.81}),
+        ("GET", "/options", None),
+    ]
+    assert outcome.responses == ["utter_hardship_empathy", "utter_offer_options"]
+    assert outcome.events == [SlotSet("pending_request", None)]
+
+
+def test_a_hardship_said_before_the_check_on_a_paused_file_is_heard_and_nothing_is_asked(fake_api, domain):
+    fake_api.answer("POST", "/signals", {"id": 1}, status=201)
+    state = verified_after_saying("report_hardship", "j'ai perdu mon travail", [], collection_paused=True)
+    outcome = run_action(ActionAfterVerification(), state, domain)
+    assert [call[1] for call in fake_api.calls()] == ["/signals"]
+    assert outcome.responses == ["utter_hardship_empathy", "utter_collection_paused"]
+
+
+def test_a_dispute_said_before_the_check_on_a_file_already_disputed_is_not_recorded_twice(fake_api, domain):
+    state = verified_after_saying("dispute_debt", "I dispute this", [], collection_paused=True)
+    outcome = run_action(ActionAfterVerification(), state, domain)
+    assert fake_api.requests == []
+    assert outcome.responses == ["utter_collection_paused"]
+
+
+def test_a_dispute_said_before_a_check_that_failed_is_not_recorded(fake_api, domain):
+    state = verified_after_saying("dispute_debt", "I dispute this", [], identity="locked")
+    outcome = run_action(ActionAfterVerification(), state, domain)
+    assert fake_api.requests == []
+    assert outcome.responses == ["utter_verification_locked"]

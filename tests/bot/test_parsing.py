@@ -1,4 +1,4 @@
-"""Unit tests for bot.parsing: amounts, dates, frequencies, dates of birth, postcodes, references."""
+"""Unit tests for bot.parsing: amounts, dates, frequencies, dates of birth, postcodes, references, budget answers."""
 
 import datetime
 
@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.parsing import (
+    BudgetAnswer,
     Money,
     add_months,
     find_amounts,
@@ -14,10 +15,12 @@ from bot.parsing import (
     find_reference,
     normalise_postcode,
     parse_amount,
+    parse_budget_answer,
     parse_date,
     parse_date_of_birth,
     parse_frequency,
     parse_number_words,
+    parse_period,
     parse_reference_answer,
 )
 
@@ -540,3 +543,120 @@ def test_parse_past_date(text, language, expected):
     from bot.parsing import parse_past_date
 
     assert parse_past_date(text, language, datetime.date(2026, 11, 23)) == expected
+
+
+# --- budget answers: an amount and how often, nothing, or not answering ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("1 200 par mois", "fr", "monthly"),
+        ("300 euros par semaine", "fr", "weekly"),
+        ("tous les 15 jours", "fr", "biweekly"),
+        ("18 000 € par an", "fr", "yearly"),
+        ("600 € par année pour l'assurance", "fr", "yearly"),
+        ("la taxe foncière, 900 € annuels", "fr", "yearly"),
+        ("1 500 €/an", "fr", "yearly"),
+        ("£300 a week", "en", "weekly"),
+        ("£50 fortnightly", "en", "biweekly"),
+        ("£18,000 a year", "en", "yearly"),
+        ("£400 per annum", "en", "yearly"),
+        ("£1200 annually", "en", "yearly"),
+        ("£900 yearly", "en", "yearly"),
+        ("about 80 quid", "en", None),
+        ("in a year", "en", None),
+    ],
+)
+def test_parse_period_reads_a_year_as_well_as_the_plan_frequencies(text: str, language: str, expected: str | None) -> None:
+    assert parse_period(text, language) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "currency", "minor", "period"),
+    [
+        ("1 200 par mois", "fr", "EUR", 120000, "monthly"),
+        ("environ 1 500 € par mois", "fr", "EUR", 150000, "monthly"),
+        ("300 euros par semaine", "fr", "EUR", 30000, "weekly"),
+        ("environ 80 balles par semaine", "fr", "EUR", 8000, "weekly"),
+        ("18 000 € par an", "fr", "EUR", 1800000, "yearly"),
+        ("15000 par an", "fr", "EUR", 1500000, "yearly"),  # five digits: an amount here, not a postcode
+        ("je touche 1 350 € par mois", "fr", "EUR", 135000, "monthly"),
+        ("450", "fr", "EUR", 45000, None),
+        ("£300 a week", "en", "GBP", 30000, "weekly"),
+        ("about 80 quid", "en", "GBP", 8000, None),
+        ("1,200 a month", "en", "GBP", 120000, "monthly"),
+        ("£18,000 a year", "en", "GBP", 1800000, "yearly"),
+        ("300 monthly", "en", "GBP", 30000, "monthly"),  # the period word after a bare number
+        ("12000 annually", "en", "GBP", 1200000, "yearly"),
+        ("£1,250.50 per month", "en", "GBP", 125050, "monthly"),
+        ("I earn about 1,600 a month after tax", "en", "GBP", 160000, "monthly"),
+    ],
+)
+def test_parse_budget_answer_reads_an_amount_with_its_period(
+    text: str, language: str, currency: str, minor: int, period: str | None
+) -> None:
+    answer = parse_budget_answer(text, language, currency)
+    assert answer == BudgetAnswer("amount", Money(minor, currency), period)
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("rien", "fr"),
+        ("0", "fr"),
+        ("zéro", "fr"),
+        ("aucun", "fr"),
+        ("néant", "fr"),
+        ("pas de loyer, je suis hébergée", "fr"),
+        ("je n'ai pas de voiture", "fr"),
+        ("none", "en"),
+        ("nothing", "en"),
+        ("0", "en"),
+        ("zero", "en"),
+        ("n/a", "en"),
+        ("no rent, I live with my parents", "en"),
+        ("I don't have any other debts", "en"),
+    ],
+)
+def test_parse_budget_answer_reads_nothing_as_zero(text: str, language: str) -> None:
+    answer = parse_budget_answer(text, language, "EUR")
+    assert answer is not None and answer.kind == "nothing" and answer.money == Money(0, "EUR")
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("je préfère ne pas répondre", "fr"),
+        ("passer", "fr"),
+        ("je passe", "fr"),
+        ("je ne veux pas répondre", "fr"),
+        ("laissez tomber", "fr"),
+        ("on arrête là", "fr"),
+        ("skip", "en"),
+        ("pass", "en"),
+        ("I'd rather not say", "en"),
+        ("I would rather not answer that", "en"),
+        ("prefer not to say", "en"),
+        ("let's stop here", "en"),
+        ("I don't want to answer", "en"),
+    ],
+)
+def test_parse_budget_answer_hears_a_wish_not_to_answer(text: str, language: str) -> None:
+    assert parse_budget_answer(text, language, "EUR") == BudgetAnswer("skip")
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("non", "fr"), ("no", "en"), ("je sais pas", "fr"), ("dunno", "en"), ("bonjour", "fr"), ("2 enfants", "fr")],
+)
+def test_parse_budget_answer_does_not_guess(text: str, language: str) -> None:
+    # A bare "no" may refuse the question as well as mean none: the question is asked again.
+    assert parse_budget_answer(text, language, "EUR") is None
+
+
+@given(st.integers(min_value=1, max_value=99_999), st.sampled_from(["par mois", "par semaine", "par an"]))
+def test_parse_budget_answer_reads_any_whole_amount_in_euros_with_its_period(amount: int, said: str) -> None:
+    answer = parse_budget_answer(f"{amount} € {said}", "fr", "EUR")
+    period = {"par mois": "monthly", "par semaine": "weekly", "par an": "yearly"}[said]
+    assert answer == BudgetAnswer("amount", Money(amount * 100, "EUR"), period)

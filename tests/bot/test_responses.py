@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from api.services.sms_text import SegmentInfo, render, segment_info, to_gsm7
-from tests.tone import FORBIDDEN
+from tests.tone import FORBIDDEN, false_urgency
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
@@ -36,6 +36,13 @@ PLACEHOLDER_CHARS = {
     "document_url": 30,
     "debt_origin": 60,
     "privacy_contact": 30,
+    "payments_text": 120,
+    "escalation_text": 200,
+    "hours_text": 50,
+    "collector_address": 45,
+    "creditor_address": 45,
+    "collector_email": 35,
+    "next_due_text": 30,
 }
 PLACEHOLDER_DEFAULT_CHARS = 12
 TWO_SEGMENTS = 306  # GSM-7 septets in 2 concatenated parts
@@ -119,6 +126,33 @@ def test_no_response_threatens_shames_or_rushes(name, language):
         lowered = variant["text"].lower()
         found = [word for word in FORBIDDEN[language] if word in lowered]
         assert not found, f"{name} ({language}, {variant.get('channel') or 'default'}) contains {found}"
+
+
+@pytest.mark.parametrize("name", sorted(RESPONSES))
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_no_response_ties_an_advantage_to_a_deadline(name, language):
+    for variant in every_variant(name, language):
+        found = false_urgency(variant["text"], language)
+        assert not found, f"{name} ({language}, {variant.get('channel') or 'default'}) rushes the debtor: {found}"
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "rushes"),
+    [
+        # The fee waiver as it was first written: the advantage held out for today only.
+        ("en", "As a goodwill gesture: if we agree on a plan today, the {fees_text} in fees are waived.", True),
+        ("fr", "Geste commercial : si nous convenons d'un accord aujourd'hui, les frais de {fees_text} sont annulés.", True),
+        ("fr", "Réglez maintenant et profitez d’une remise de 10 %.", True),
+        ("en", "Pay now to get a discount.", True),
+        # The same advantage with no deadline, and a deadline with no advantage, are plain facts.
+        ("en", "As a goodwill gesture, the {fees_text} in fees are waived in any plan we agree together.", False),
+        ("fr", "Geste commercial : les frais de {fees_text} sont annulés dans tout accord que nous convenons ensemble.", False),
+        ("en", "Your instalment of {amount} is due today, {date}. Fees are waived in your plan.", False),
+        ("fr", "Évitez-vous un souci : les frais sont annulés dans tout accord.", False),
+    ],
+)
+def test_the_false_urgency_check_tells_a_deadline_tied_to_an_advantage_from_plain_facts(language, text, rushes):
+    assert bool(false_urgency(text, language)) is rushes
 
 
 def test_the_disclosure_says_automated_collector_creditor_purpose_recording_person_and_stop():

@@ -210,6 +210,35 @@ def test_vulnerability_flags_the_account_hands_over_first_and_gives_support_reso
     assert refused.status_code == 409 and refused.json()["type"] == "urn:problem:under_care"
 
 
+def test_distress_said_before_verification_flags_the_account_it_turns_out_to_be(
+    client, actions_headers, creditor_headers, conversation_id
+):
+    # Nothing pointed at an account yet: care is given, no account flagged.
+    bot(client, actions_headers, "POST", conversation_id, "/vulnerability", {"confidence": 0.7})
+    assert client.get("/api/v1/accounts/CR-10001", headers=creditor_headers).json()["vulnerable"] is False
+    result = verify(client, actions_headers, conversation_id, date_of_birth="1985-03-12").json()
+    assert result["context"]["slots"]["vulnerable"] is True
+    account = client.get("/api/v1/accounts/CR-10001", headers=creditor_headers).json()
+    assert account["vulnerable"] is True
+    # What was said before the check is on the account now.
+    assert [s["kind"] for s in account["signals"]] == ["vulnerability"]
+    refused = bot(client, actions_headers, "POST", conversation_id, "/offers", {"kind": "full"})
+    assert refused.json()["type"] == "urn:problem:under_care"
+
+
+def test_distress_said_before_a_persons_care_review_does_not_flag_the_account_again(
+    client, actions_headers, creditor_headers, conversation_id
+):
+    import datetime as dt
+
+    bot(client, actions_headers, "POST", conversation_id, "/vulnerability", {"confidence": 0.7})
+    with session_scope() as session:
+        account = session.scalars(select(Account).where(Account.reference == "CR-10001")).one()
+        account.care_reviewed_at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)
+    result = verify(client, actions_headers, conversation_id, date_of_birth="1985-03-12").json()
+    assert result["context"]["slots"]["vulnerable"] is False
+
+
 def test_a_complaint_is_recorded_and_handed_over(client, actions_headers, creditor_headers, conversation_id):
     verify(client, actions_headers, conversation_id, date_of_birth="1985-03-12")
     assert bot(client, actions_headers, "POST", conversation_id, "/complaints", {"confidence": 0.9}).status_code == 201

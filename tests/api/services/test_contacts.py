@@ -138,6 +138,19 @@ def test_missed_instalments_move_to_the_end_then_break_the_plan_and_queue_it_for
     assert all(status != "sent" for kind, status, _ in contacts(ContactKind.REMINDER_DUE)[2:])
 
 
+def test_with_on_miss_keep_a_missed_instalment_stays_owed_where_it_is_and_a_grace_reminder_went_first(plan):
+    with session_scope() as session:
+        session.scalar(select(Creditor)).follow_through = {"quiet_days": [], "on_miss": "keep"}
+    first, second, third = instalment_dates()
+    tick(at(first + dt.timedelta(days=2), 10))
+    assert [kind for kind, status, _ in contacts(ContactKind.REMINDER_GRACE) if status == "sent"] == [ContactKind.REMINDER_GRACE]
+    report = tick(at(first + dt.timedelta(days=6), 10))
+    assert (report.sweep.missed, report.sweep.moved, report.sweep.broken) == (1, 0, 0)
+    assert instalment_dates() == [first, second, third]
+    with session_scope() as session:
+        assert session.scalar(select(Instalment.status).where(Instalment.due_date == first)) == "missed"
+
+
 def test_a_reminder_due_at_22_30_is_deferred_to_08_00_the_next_allowed_day(plan):
     with session_scope() as session:
         session.scalar(select(Creditor)).follow_through = {"send_at": "22:30", "quiet_days": []}
