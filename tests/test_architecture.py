@@ -117,3 +117,12 @@ def test_doors_do_not_import_each_other_or_the_app():
 
 def test_the_checks_see_a_cycle_when_there_is_one():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_no_two_test_modules_share_a_name():
+    """pytest imports test modules by their file name (the test folders are not packages): two test files
+    with one name stop the whole run at collection."""
+    names: dict[str, list[str]] = {}
+    for path in (REPO / "tests").rglob("test_*.py"):
+        names.setdefault(path.name, []).append(str(path.relative_to(REPO)))
+    assert {name: paths for name, paths in names.items() if len(paths) > 1} == {}
