@@ -85,8 +85,8 @@ class ActionAfterVerification(Action):
     to pay: the debtor is told that nothing is asked of them meanwhile.
 
     What the debtor said before the check is acted on first, as if said now: a data request is recorded, a
-    question about the file is answered, a dispute is recorded (collection pauses), a hardship is heard and the
-    options within policy offered. (Distress is answered at once, before any check: the api flags the account
+    question about the file is answered, a dispute is recorded (collection pauses), a hardship is heard, the
+    options within policy offered and the budget offered next (`budget_stage: to_offer`). (Distress is answered at once, before any check: the api flags the account
     it turns out to be at verification.)
     """
 
@@ -118,7 +118,9 @@ class ActionAfterVerification(Action):
         elif pending == "dispute_debt":
             return [*await record_dispute(dispatcher, tracker, stated), *done]
         elif pending == "report_hardship":
-            return [*await offer_options(dispatcher, tracker), *done]
+            offered = await offer_options(dispatcher, tracker)
+            # As after a hardship said now: the budget is offered next (unless the api refused the options).
+            return [*offered, *done] if offered else [SlotSet("budget_stage", "to_offer"), *done]
         else:
             dispatcher.utter_message(response="utter_present_account")
         return done

@@ -60,8 +60,9 @@ def test_a_hardship_said_before_verification_is_heard_and_options_offered_right_
     _, after = said_then_verified(stack, account, language, SAID[language]["hardship"])
     stored = creditor.get(f"/api/v1/accounts/{account['reference']}").json()
     assert [(s["kind"], s["detail"]) for s in stored["signals"]] == [("hardship", "job_loss")]
-    # The options within policy are offered at once.
+    # The options within policy are offered at once, then the budget, as after a hardship said once verified.
     assert ("Voici ce que" if language == "fr" else "Here is what") in after
+    assert ("7 courtes questions" if language == "fr" else "7 short questions") in after
 
 
 @pytest.fixture
