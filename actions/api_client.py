@@ -180,8 +180,7 @@ async def record_and_confirm(
 
 def latest_intent(tracker: Tracker) -> tuple[str | None, float | None]:
     """The intent of the debtor's latest message and the model's confidence in it."""
-    intent = tracker.latest_message.get("intent") or {}
-    return intent.get("name"), intent.get("confidence")
+    return message_intent(tracker.latest_message or {})
 
 
 def stated_message(tracker: Tracker) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from api import i18n
 from api.core.config import Settings
 from api.models import Confirmation, Conversation, Creditor, Payment
 from api.services import contacts, handoffs, hours, records, signing
+from api.services.bot_api import language_of
 from api.services.bot_context import active_commitment, commitment_view
 from api.services.errors import NotFound
 from api.services.presentation import debtor_today
@@ -32,15 +33,10 @@ STATEMENT_LINES = 10
 DOCUMENT_REQUEST = "document_request"
 
 
-def _language(conversation: Conversation, settings: Settings) -> str:
-    account = conversation.account if conversation.verified_at is not None else None
-    return conversation.language or (account.language if account else settings.default_language)
-
-
 def plan(session: Session, settings: Settings, conversation: Conversation) -> dict[str, Any]:
     """The active plan as it stands: every instalment with its status, the next one, what is left."""
     account = records.require_account(conversation)
-    language = _language(conversation, settings)
+    language = language_of(conversation, settings)
     commitment = active_commitment(session, account.id)
     total = i18n.format_money(account.balance_minor + account.fees_minor, account.currency, language)
     if commitment is None:
@@ -61,7 +57,7 @@ def plan(session: Session, settings: Settings, conversation: Conversation) -> di
 def statement(session: Session, settings: Settings, conversation: Conversation) -> dict[str, Any]:
     """What the creditor has received for this account, newest first, and what is still owed."""
     account = records.require_account(conversation)
-    language = _language(conversation, settings)
+    language = language_of(conversation, settings)
     payments = session.scalars(
         select(Payment).where(Payment.account_id == account.id).order_by(Payment.paid_at.desc(), Payment.id.desc())
     ).all()
@@ -95,7 +91,7 @@ def confirmation_copy(session: Session, settings: Settings, conversation: Conver
     )
     if confirmation is None:
         raise NotFound()
-    language = _language(conversation, settings)
+    language = language_of(conversation, settings)
     return {
         "confirmation_number": confirmation.number,
         "issued_text": i18n.format_date(confirmation.created_at.astimezone(ZoneInfo(account.timezone)).date(), language),
@@ -107,7 +103,7 @@ def request_original_document(session: Session, settings: Settings, conversation
     """A copy of the invoice or contract the debt is based on: what the file says of its origin now, and the
     request queued for a person, who sends the document (the bot holds no copy of it)."""
     account = records.require_account(conversation)
-    language = _language(conversation, settings)
+    language = language_of(conversation, settings)
     handoff, team = handoffs.request_handoff(session, conversation, DOCUMENT_REQUEST)
 
     def money(minor: int) -> str:
@@ -139,7 +135,7 @@ def contact_details(session: Session, settings: Settings, conversation: Conversa
     """Who we are and how to reach a person: the collector's name, address, phone and e-mail, the hours its
     advisers answer, and the creditor on whose behalf it acts."""
     creditor = session.get_one(Creditor, conversation.creditor_id)
-    language = _language(conversation, settings)
+    language = language_of(conversation, settings)
     return {
         "collector_name": settings.collector_name,
         "collector_address": settings.collector_address,
@@ -155,7 +151,7 @@ def complaint_escalation(session: Session, settings: Settings, conversation: Con
     """Where to complain beyond us, as the creditor set it for the debtor's language (mediator, ombudsman,
     regulator), after our own complaints process."""
     creditor = session.get_one(Creditor, conversation.creditor_id)
-    language = _language(conversation, settings)
+    language = language_of(conversation, settings)
     escalation = creditor.complaint_escalation or {}
     lines = escalation.get(language) or escalation.get("en") or []
     return {"escalation_text": "\n".join(f"• {line}" for line in lines), "configured": bool(lines)}
