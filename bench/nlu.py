@@ -43,8 +43,11 @@ CARE_SIGNALS = [
     "complain",
 ]
 RECALL_TARGET_INTENTS = ["report_hardship", "dispute_debt", "express_vulnerability", "stop_contact", "request_human"]
-MACRO_F1_TARGET = 0.90
+MACRO_F1_TARGET = 0.95
 RECALL_TARGET = 0.95
+# A distress signal raised wrongly sends a debtor to the care answer instead of their question (issue 15 §5).
+PRECISION_TARGET_INTENTS = ["express_vulnerability"]
+PRECISION_TARGET = 0.92
 OTHER = "other"
 TIMEZONE = ZoneInfo("Europe/Paris")
 
@@ -245,13 +248,15 @@ def evaluate_language(
         if truth != predicted
     ]
     checks = [{"target": f"macro-F1 >= {MACRO_F1_TARGET:.2f}", "value": macro_f1, "passed": macro_f1 >= MACRO_F1_TARGET}]
-    for intent in RECALL_TARGET_INTENTS:
-        value = per_intent[intent]["recall"] if intent in per_intent else None
+    targets = [("recall", intent, RECALL_TARGET) for intent in RECALL_TARGET_INTENTS]
+    targets += [("precision", intent, PRECISION_TARGET) for intent in PRECISION_TARGET_INTENTS]
+    for metric, intent, target in targets:
+        value = per_intent[intent][metric] if intent in per_intent else None
         checks.append(
             {
-                "target": f"recall({intent}) >= {RECALL_TARGET:.2f}",
+                "target": f"{metric}({intent}) >= {target:.2f}",
                 "value": value,
-                "passed": value is not None and value >= RECALL_TARGET,
+                "passed": value is not None and value >= target,
                 **({"note": "no test examples"} if value is None else {}),
             }
         )
@@ -420,7 +425,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "p95": sorted(latencies)[int(0.95 * (len(latencies) - 1))] if latencies else None,
             "intent_examples_median": statistics.median(intent_latencies) if intent_latencies else None,
         },
-        "targets": {"macro_f1": MACRO_F1_TARGET, "recall": RECALL_TARGET, "recall_intents": RECALL_TARGET_INTENTS},
+        "targets": {
+            "macro_f1": MACRO_F1_TARGET,
+            "recall": RECALL_TARGET,
+            "recall_intents": RECALL_TARGET_INTENTS,
+            "precision": PRECISION_TARGET,
+            "precision_intents": PRECISION_TARGET_INTENTS,
+        },
         "languages": languages,
         "extraction": extraction,
         "passed": all(report["passed"] for report in languages.values()),
@@ -448,7 +459,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(
         f"\nOVERALL: {'PASS' if report['passed'] else 'FAIL'} (targets: macro-F1 >= {MACRO_F1_TARGET} per language, "
-        f"recall >= {RECALL_TARGET} for {', '.join(RECALL_TARGET_INTENTS)})"
+        f"recall >= {RECALL_TARGET} for {', '.join(RECALL_TARGET_INTENTS)}, "
+        f"precision >= {PRECISION_TARGET} for {', '.join(PRECISION_TARGET_INTENTS)})"
     )
 
     out = Path(args.out)

@@ -16,10 +16,6 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 # The same pip as scripts/setup.sh.
 RUN pip install --upgrade "pip<26" wheel
-# spaCy's French model (pinned in rasa.in) is published as a release on GitHub, not on PyPI: installed first,
-# without dependencies, so that the locked install below finds it satisfied.
-ARG SPACY_MODEL_URL=https://github.com/explosion/spacy-models/releases/download/fr_core_news_md-3.8.0/fr_core_news_md-3.8.0-py3-none-any.whl
-RUN pip install --no-deps "$SPACY_MODEL_URL"
 WORKDIR /src
 COPY requirements/rasa.in requirements/rasa.lock requirements/
 RUN pip install -r requirements/rasa.in -c requirements/rasa.lock

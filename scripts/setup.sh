@@ -61,10 +61,12 @@ if [ ! -f "web/node_modules/.installed-$WEB_KEY" ]; then
 fi
 
 # The model: trained only when what the weights are learnt from changed: the training data, the domain, the
-# config and the module of our components. The helpers those components call at run time (bot/parsing.py,
-# bot/keywords.py: rules, nothing learnt) and bot/channels.py are loaded by Rasa at start-up, not stored in
-# the model, so changing them does not retrain. A component that learns must live in bot/components.py.
-MODEL_KEY=$(hash_of config.yml domain.yml bot/components.py $(find data -type f -name '*.yml' | sort))
+# config and the modules of our components that config.yml names (bot/components.py, bot/text_features.py,
+# ...). The helpers those components call at run time (bot/parsing.py, bot/keywords.py: rules, nothing learnt)
+# and bot/channels.py are loaded by Rasa at start-up, not stored in the model, so changing them does not
+# retrain. A component that learns must live in a module config.yml names.
+COMPONENT_MODULES=$(grep -o 'bot\.[a-z_]*\.' config.yml | sed 's/\.$//; s#\.#/#; s/$/.py/' | sort -u)
+MODEL_KEY=$(hash_of config.yml domain.yml $COMPONENT_MODULES $(find data -type f -name '*.yml' | sort))
 MODEL="models/$MODEL_KEY.tar.gz"
 mkdir -p models "$CACHE/models"
 if [ ! -f "$MODEL" ] && [ -f "$CACHE/models/$MODEL_KEY.tar.gz" ]; then

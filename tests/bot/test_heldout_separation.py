@@ -1,4 +1,4 @@
-"""The held-out NLU test set stays held out: no test example is also a training example."""
+"""The held-out and independent NLU test sets stay held out: no test example is also a training example."""
 
 from __future__ import annotations
 
@@ -32,3 +32,12 @@ def test_no_held_out_example_is_in_the_training_data(language):
     held_out = examples([ROOT / "tests" / "nlu" / f"{language}.yml"])
     assert len(held_out) >= 33 * 20
     assert sorted(held_out & training) == []
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_no_independent_example_is_in_the_training_data(language):
+    """The independent set (written by hands that never read the training data) must not leak into it either."""
+    training = examples(sorted((ROOT / "data" / "nlu" / language).glob("*.yml")))
+    independent = examples([ROOT / "tests" / "nlu_independent" / f"{language}.yml"])
+    assert len(independent) >= 33 * 10
+    assert sorted(independent & training) == []
