@@ -24,11 +24,13 @@ from api.routes import (
     console,
     debtor_information,
     documents,
+    experiments,
     follow_through,
     handoff_settings,
     payments,
     policy,
     reference_format,
+    reports,
 )
 from api.services import errors
 from api.services.console_hub import hub
@@ -116,6 +118,8 @@ def create_app() -> BodySizeLimit:
         reference_format,
         follow_through,
         payments,
+        reports,
+        experiments,
         bot,
         documents,
         budget_page,

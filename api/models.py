@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -195,7 +196,11 @@ class Conversation(Base):
 
 class Message(Base):
     __tablename__ = "messages"
-    __table_args__ = (UniqueConstraint("channel", "channel_message_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "channel_message_id"),
+        # The KPI reports read a period's messages, per conversation on SQLite (api/services/kpis.py).
+        Index("ix_messages_conversation_id_created_at", "conversation_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
@@ -211,7 +216,7 @@ class Message(Base):
     # Twilio) -> delivered | undelivered | failed, or blocked (opted out, outside the WhatsApp window).
     status: Mapped[str] = mapped_column(String(16), index=True)
     error: Mapped[str | None] = mapped_column(String(400))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # Outbox bookkeeping (SMS/WhatsApp outbound only).
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -645,3 +650,48 @@ class Budget(Base):
     affordable_minor: Mapped[int] = mapped_column(Integer)
     share_pct: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Experiment(Base):
+    """A creditor's A/B test of a response's wording or of a follow-through setting (docs/experiments.md).
+
+    `arms` is the list of what is compared, the first arm the control: `{"name", "ratio", "wordings": {"fr",
+    "en"}}` for a response (the wording each arm's variation of `target` says in domain.yml), `{"name", "ratio",
+    "value"}` for a cadence (the value of the setting `target`, in days). Editable only as a draft.
+    """
+
+    __tablename__ = "experiments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    creditor_id: Mapped[int] = mapped_column(ForeignKey("creditors.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(16))  # ExperimentKind
+    # The response of domain.yml (utter_offer_options) or the follow-through setting (reminder_days_before).
+    target: Mapped[str] = mapped_column(String(64))
+    arms: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    outcome: Mapped[str] = mapped_column(String(32))  # ExperimentOutcome
+    # N of payment_within_days; None for the other outcomes.
+    outcome_days: Mapped[int | None] = mapped_column(Integer)
+    # The plan, fixed before the start: the rate expected without change, the smallest difference worth finding
+    # (absolute), and the accounts every arm needs before any verdict (alpha 0.05, power 0.8).
+    baseline_rate: Mapped[float] = mapped_column(Float)
+    minimum_detectable_effect: Mapped[float] = mapped_column(Float)
+    min_sample_per_arm: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # ExperimentStatus
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    stopped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class ExperimentAssignment(Base):
+    """The arm an account is in: decided once from a hash of the experiment and the account, then read back.
+    Kept when the experiment stops (the record of who saw what)."""
+
+    __tablename__ = "experiment_assignments"
+    __table_args__ = (UniqueConstraint("experiment_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    arm: Mapped[str] = mapped_column(String(32))
+    assigned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

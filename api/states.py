@@ -179,3 +179,31 @@ class ContactStatus(StrEnum):
 
 
 OPEN_CONTACT_STATUSES = frozenset({ContactStatus.SCHEDULED, ContactStatus.DEFERRED})
+
+
+class ExperimentKind(StrEnum):
+    """What an A/B test varies (api/services/experiments.py, docs/experiments.md)."""
+
+    RESPONSE = "response"  # the wording of one response of domain.yml
+    CADENCE = "cadence"  # one follow-through setting (a reminder's lead time, the days between follow-ups)
+
+
+class ExperimentStatus(StrEnum):
+    DRAFT = "draft"  # defined, editable, assigns nobody
+    RUNNING = "running"  # assigns accounts; no longer editable
+    STOPPED = "stopped"  # assigns nobody more; its assignments are kept for the record
+
+
+class ExperimentOutcome(StrEnum):
+    """The primary outcome of an experiment, one yes/no per assigned account, counted from its assignment."""
+
+    PROMISE_MADE = "promise_made"
+    INSTALMENT_PAID_ON_TIME = "instalment_paid_on_time"
+    PAYMENT_WITHIN_DAYS = "payment_within_days"
+
+
+class CadenceSetting(StrEnum):
+    """The follow-through settings (services/follow_through.py) a cadence experiment may vary, in days."""
+
+    REMINDER_DAYS_BEFORE = "reminder_days_before"
+    FOLLOW_UP_DAYS = "follow_up_days"

@@ -37,6 +37,8 @@ ENV PATH=/opt/venv/bin:$PATH \
 WORKDIR /app
 COPY api/ api/
 COPY channels/ channels/
+# The bot's responses, which an A/B test of a response must name (Settings.domain_file).
+COPY domain.yml domain.yml
 # Where Settings.webchat_dir looks for it, relative to the code.
 COPY --from=widget /web/node_modules/rasa-webchat/lib web/node_modules/rasa-webchat/lib
 COPY --chmod=755 deploy/with-secrets.sh /usr/local/bin/with-secrets

@@ -126,6 +126,8 @@ class Settings(BaseSettings):
 
     webchat_dir: Path = REPO_ROOT / "web" / "node_modules" / "rasa-webchat" / "lib"
     font_dir: Path = Path("/usr/share/fonts/truetype/dejavu")
+    # The bot's domain: an A/B test of a response must name one of its responses (api/services/experiments.py).
+    domain_file: Path = REPO_ROOT / "domain.yml"
 
     @property
     def secure_cookies(self) -> bool:

@@ -42,7 +42,7 @@ from api.models import (
     Payment,
     PaymentClaim,
 )
-from api.services import contact_gate, follow_through, handoffs, notices, outbound, records, signing
+from api.services import contact_gate, experiments, follow_through, handoffs, notices, outbound, records, signing
 from api.services.audit import audit
 from api.services.errors import OptedOut, OutsideWhatsAppWindow
 from api.services.follow_through import FollowThrough
@@ -53,6 +53,7 @@ from api.states import (
     SERVICE_CONTACTS,
     AccountStatus,
     Author,
+    CadenceSetting,
     Channel,
     CommitmentStatus,
     ContactKind,
@@ -139,8 +140,11 @@ def plan_instalment(
     """The reminders of one instalment for its current due date (those whose moment has passed are not
     planned: a reminder is never sent late). Answers how many were planned."""
     due = instalment.due_date
+    # A running cadence experiment on the lead time gives the account its arm's one reminder instead.
+    lead = experiments.cadence_for(session, account, CadenceSetting.REMINDER_DAYS_BEFORE, now)
     steps: list[tuple[ContactKind, dt.date, str]] = [
-        (ContactKind.REMINDER_BEFORE, due - dt.timedelta(days=days), f"d-{days}") for days in settings.reminder_days_before
+        (ContactKind.REMINDER_BEFORE, due - dt.timedelta(days=days), f"d-{days}")
+        for days in (settings.reminder_days_before if lead is None else [lead])
     ]
     if settings.remind_on_due_date:
         steps.append((ContactKind.REMINDER_DUE, due, "d0"))
@@ -390,7 +394,9 @@ def _follow_up(session: Session, now: dt.datetime, report: SweepReport) -> None:
             planned for status, _, planned, kind in mine if status == ContactStatus.CANCELLED and kind == ContactKind.FOLLOW_UP
         )
         last = max([talked_at, *(sent for _, sent, _, _ in mine if sent is not None), *cancelled])
-        if now - last < dt.timedelta(days=settings.follow_up_days):
+        # A running cadence experiment on the follow-up interval gives the account its arm's interval instead.
+        every = experiments.cadence_for(session, account, CadenceSetting.FOLLOW_UP_DAYS, now) or settings.follow_up_days
+        if now - last < dt.timedelta(days=every):
             continue
         answered_at = _last_inbound(session, account)
         unanswered = session.scalar(

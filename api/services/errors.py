@@ -5,7 +5,8 @@ to bot messages (by `code`, which the action server reads from the problem's typ
     ├── NotFound (404)
     │   ├── UnknownAccount
     │   ├── UnknownCreditor
-    │   └── PaymentWebhookOff
+    │   ├── PaymentWebhookOff
+    │   └── UnknownExperiment
     ├── Conflict (409)
     │   ├── AgreementRequired
     │   ├── CollectionPaused
@@ -16,7 +17,10 @@ to bot messages (by `code`, which the action server reads from the problem's typ
     │   ├── OptedOut
     │   ├── OutsideWhatsAppWindow
     │   ├── AgentExists
-    │   └── PaymentConflict
+    │   ├── PaymentConflict
+    │   ├── ExperimentNotDraft
+    │   ├── ExperimentNotRunning
+    │   └── ExperimentTargetBusy
     ├── NotVerified (403)
     ├── VerificationLocked (423)
     ├── InvalidLink (403)
@@ -34,7 +38,11 @@ to bot messages (by `code`, which the action server reads from the problem's typ
     │   ├── NoCreditor
     │   ├── InvalidPayment
     │   ├── CurrencyMismatch
-    │   └── NothingToReverse
+    │   ├── NothingToReverse
+    │   ├── InvalidPeriod
+    │   ├── UnknownGrouping
+    │   ├── UnknownResponse
+    │   └── UnknownPlaceholder
     ├── TooManyRequests (429)
     └── RasaUnavailable (503)
 """
@@ -312,3 +320,92 @@ class StaleSignature(InvalidSignature):
     """The signature's timestamp is more than 5 minutes away from now: sign each delivery as it is sent, and check the sender's clock."""
 
     code = "stale_signature"
+
+
+# --- reports ---------------------------------------------------------------------------------------------------
+
+
+class InvalidPeriod(Unprocessable):
+    """A report covers `from` (included) to a later `to` (excluded), both ISO 8601 instants with their offset (2026-03-01T00:00:00+01:00 or 2026-03-01T00:00:00Z), at most 732 days apart."""
+
+    code = "invalid_period"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def problem_extra(self) -> dict[str, Any]:
+        return {"reason": self.reason}
+
+
+class UnknownGrouping(Unprocessable):
+    """group_by takes channel, language, hardship_reason and at most one of day, week, month (comma-separated or repeated); strategy variants are not a grouping yet (docs/kpis.md)."""
+
+    code = "unknown_grouping"
+
+    def __init__(self, unknown: list[str], allowed: list[str]) -> None:
+        super().__init__(", ".join(unknown))
+        self.unknown, self.allowed = unknown, allowed
+
+    def problem_extra(self) -> dict[str, Any]:
+        return {"unknown": self.unknown, "allowed": self.allowed}
+
+
+# --- experiments (A/B tests) -----------------------------------------------------------------------------------
+
+
+class UnknownExperiment(NotFound):
+    """None of your experiments has this id."""
+
+    code = "unknown_experiment"
+
+
+class ExperimentNotDraft(Conflict):
+    """Only a draft experiment can be changed or started: a running or stopped one keeps the definition its assignments were made under (create a new experiment instead)."""
+
+    code = "experiment_not_draft"
+
+
+class ExperimentNotRunning(Conflict):
+    """Only a running experiment can be stopped."""
+
+    code = "experiment_not_running"
+
+
+class ExperimentTargetBusy(Conflict):
+    """Another of your experiments is running on this response or setting (an account sees one variation of it at a time): stop that one first."""
+
+    code = "experiment_target_busy"
+
+    def __init__(self, running_id: int) -> None:
+        super().__init__(str(running_id))
+        self.running_id = running_id
+
+    def problem_extra(self) -> dict[str, Any]:
+        return {"running_experiment_id": self.running_id}
+
+
+class UnknownResponse(Unprocessable):
+    """A response experiment varies one of the bot's responses: name one that domain.yml defines (utter_...)."""
+
+    code = "unknown_response"
+
+    def __init__(self, response: str) -> None:
+        super().__init__(response)
+        self.response = response
+
+    def problem_extra(self) -> dict[str, Any]:
+        return {"response": self.response}
+
+
+class UnknownPlaceholder(Unprocessable):
+    """An arm's wording uses a {placeholder} that the response it replaces never uses, so the bot may not know its value at that point: use only the placeholders listed in `allowed`."""
+
+    code = "unknown_placeholder"
+
+    def __init__(self, arm: str, unknown: list[str], allowed: list[str]) -> None:
+        super().__init__(f"{arm}: {', '.join(unknown)}")
+        self.arm, self.unknown, self.allowed = arm, unknown, allowed
+
+    def problem_extra(self) -> dict[str, Any]:
+        return {"arm": self.arm, "unknown": self.unknown, "allowed": self.allowed}

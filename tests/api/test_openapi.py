@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 # Bodies that are documents, not JSON: declaring the media type is their whole description.
-DOCUMENT_MEDIA_TYPES = ("application/pdf", "application/xml", "text/xml", "text/html", "application/octet-stream")
+DOCUMENT_MEDIA_TYPES = ("application/pdf", "application/xml", "text/xml", "text/html", "text/csv", "application/octet-stream")
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 
 
