@@ -19,7 +19,9 @@ from api.schemas.experiments import (
     IntervalOut,
 )
 from api.services import experiment_stats, experiments
+from api.services.errors import ResponseExperimentNotShown
 from api.services.experiment_stats import Interval
+from api.states import ExperimentKind
 
 router = APIRouter(route_class=SessionReleasingRoute, prefix="/api/v1/experiments", tags=["experiments"])
 
@@ -74,12 +76,20 @@ def update_experiment(
     response_model=ExperimentOut,
     responses={
         **_UNKNOWN,
-        409: {**_PROBLEM, "description": "Not a draft, or another experiment runs on the same response or setting"},
+        409: {
+            **_PROBLEM,
+            "description": "Not a draft, another experiment runs on the same response or setting, or a response "
+            "experiment (the assistant does not show A/B wordings yet)",
+        },
     },
 )
 def start_experiment(experiment_id: int, creditor: CreditorDep, session: SessionDep) -> Experiment:
-    """From now on each account the bot (or the scheduler) asks about is assigned an arm, for good."""
+    """From now on each account the scheduler asks about is assigned an arm, for good. Only cadence experiments
+    start: the assistant does not show a response's A/B wordings yet (docs/experiments.md), and an experiment
+    no debtor can see would only collect empty arms."""
     experiment = experiments.find_experiment(session, creditor.id, experiment_id)
+    if experiment.kind == ExperimentKind.RESPONSE:
+        raise ResponseExperimentNotShown()
     return experiments.start_experiment(session, creditor, experiment, utcnow())
 
 

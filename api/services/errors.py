@@ -20,6 +20,7 @@ to bot messages (by `code`, which the action server reads from the problem's typ
     │   ├── PaymentConflict
     │   ├── ExperimentNotDraft
     │   ├── ExperimentNotRunning
+    │   ├── ResponseExperimentNotShown
     │   └── ExperimentTargetBusy
     ├── NotVerified (403)
     ├── VerificationLocked (423)
@@ -364,6 +365,12 @@ class ExperimentNotDraft(Conflict):
     """Only a draft experiment can be changed or started: a running or stopped one keeps the definition its assignments were made under (create a new experiment instead)."""
 
     code = "experiment_not_draft"
+
+
+class ResponseExperimentNotShown(Conflict):
+    """The assistant does not show a response's A/B wordings yet: a response experiment can be defined and kept as a draft, not started (docs/experiments.md). Cadence experiments start."""
+
+    code = "response_experiment_not_shown"
 
 
 class ExperimentNotRunning(Conflict):

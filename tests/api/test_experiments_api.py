@@ -111,7 +111,19 @@ def arms_of(
 # --- the lifecycle ------------------------------------------------------------------------------------------------
 
 
-def test_a_creditor_defines_starts_and_stops_an_experiment_and_its_assignments_are_kept(client, creditor_headers):
+def cadence_arms_of(references: list[str], now: dt.datetime | None = None) -> dict[str, str | None]:
+    """What the scheduler would ask for each account: its arm of the running reminder lead-time experiment."""
+    names = {arm["value"]: arm["name"] for arm in CADENCE_EXPERIMENT["arms"]}
+    with session_scope() as session:
+        return {
+            reference: names.get(
+                experiments.cadence_for(session, account(session, reference), CadenceSetting.REMINDER_DAYS_BEFORE, now)
+            )
+            for reference in references
+        }
+
+
+def test_a_response_experiment_is_defined_and_edited_as_a_draft_but_not_started(client, creditor_headers):
     created = create(client, creditor_headers)
     assert created.status_code == 201, created.text
     experiment = created.json()
@@ -126,17 +138,28 @@ def test_a_creditor_defines_starts_and_stops_an_experiment_and_its_assignments_a
     assert edited.json()["min_sample_per_arm"] == 1377
     assert arms_of(DEMO_REFERENCES) == dict.fromkeys(DEMO_REFERENCES)  # a draft assigns nobody
 
+    # The assistant does not show A/B wordings yet: starting would collect empty arms, so it is refused.
+    refused = client.post(f"{url}/start", headers=creditor_headers)
+    assert refused.status_code == 409
+    assert refused.json()["type"] == "urn:problem:response_experiment_not_shown"
+    assert client.get(url, headers=creditor_headers).json()["status"] == "draft"
+    assert arms_of(DEMO_REFERENCES) == dict.fromkeys(DEMO_REFERENCES)
+
+
+def test_a_creditor_starts_and_stops_a_cadence_experiment_and_its_assignments_are_kept(client, creditor_headers):
+    experiment = create(client, creditor_headers, CADENCE_EXPERIMENT).json()
+    url = f"/api/v1/experiments/{experiment['id']}"
+    assert cadence_arms_of(DEMO_REFERENCES) == dict.fromkeys(DEMO_REFERENCES)  # a draft assigns nobody
+
     started = client.post(f"{url}/start", headers=creditor_headers)
     assert started.status_code == 200, started.text
     assert started.json()["status"] == "running" and started.json()["started_at"] is not None
-    assert (
-        client.put(url, json=RESPONSE_EXPERIMENT, headers=creditor_headers).json()["type"] == "urn:problem:experiment_not_draft"
-    )
+    assert client.put(url, json=CADENCE_EXPERIMENT, headers=creditor_headers).json()["type"] == "urn:problem:experiment_not_draft"
     assert client.post(f"{url}/start", headers=creditor_headers).status_code == 409
 
-    first = arms_of(DEMO_REFERENCES)
-    assert set(first.values()) <= {"plain", "together"}
-    assert arms_of(DEMO_REFERENCES) == first  # an account keeps its arm
+    first = cadence_arms_of(DEMO_REFERENCES)
+    assert set(first.values()) <= {"three_days", "one_day"} and None not in first.values()
+    assert cadence_arms_of(DEMO_REFERENCES) == first  # an account keeps its arm
     assignments = client.get(f"{url}/assignments", headers=creditor_headers).json()
     assert {a["reference"]: a["arm"] for a in assignments} == first
 
@@ -144,10 +167,10 @@ def test_a_creditor_defines_starts_and_stops_an_experiment_and_its_assignments_a
     assert stopped.status_code == 200 and stopped.json()["status"] == "stopped" and stopped.json()["stopped_at"] is not None
     assert client.post(f"{url}/stop", headers=creditor_headers).json()["type"] == "urn:problem:experiment_not_running"
     assert client.post(f"{url}/start", headers=creditor_headers).status_code == 409
-    assert client.put(url, json=RESPONSE_EXPERIMENT, headers=creditor_headers).status_code == 409
+    assert client.put(url, json=CADENCE_EXPERIMENT, headers=creditor_headers).status_code == 409
 
-    # Stopped: the bot says the usual wording again, nobody new is assigned, the record stays.
-    assert arms_of(DEMO_REFERENCES) == dict.fromkeys(DEMO_REFERENCES)
+    # Stopped: the creditor's setting applies again, nobody new is assigned, the record stays.
+    assert cadence_arms_of(DEMO_REFERENCES) == dict.fromkeys(DEMO_REFERENCES)
     assert client.get(f"{url}/assignments", headers=creditor_headers).json() == assignments
     report = client.get(f"{url}/report", headers=creditor_headers).json()
     assert sum(arm["assigned"] for arm in report["arms"]) == 4
@@ -155,16 +178,16 @@ def test_a_creditor_defines_starts_and_stops_an_experiment_and_its_assignments_a
     assert client.get(url, headers=creditor_headers).json()["status"] == "stopped"
 
 
-def test_one_experiment_runs_on_a_response_at_a_time(client, creditor_headers):
-    first = create(client, creditor_headers).json()
-    second = create(client, creditor_headers, name="Another wording").json()
+def test_one_experiment_runs_on_a_setting_at_a_time(client, creditor_headers):
+    first = create(client, creditor_headers, CADENCE_EXPERIMENT).json()
+    second = create(client, creditor_headers, CADENCE_EXPERIMENT, name="Another lead time").json()
     assert client.post(f"/api/v1/experiments/{first['id']}/start", headers=creditor_headers).status_code == 200
     busy = client.post(f"/api/v1/experiments/{second['id']}/start", headers=creditor_headers)
     assert busy.status_code == 409
     assert busy.json()["type"] == "urn:problem:experiment_target_busy"
     assert busy.json()["running_experiment_id"] == first["id"]
-    # Another response is free; once the first stops, the second may start.
-    other = create(client, creditor_headers, target="utter_hardship_empathy", arms=_arms_without_placeholders())
+    # Another setting is free; once the first stops, the second may start.
+    other = create(client, creditor_headers, CADENCE_EXPERIMENT, target="follow_up_days")
     assert client.post(f"/api/v1/experiments/{other.json()['id']}/start", headers=creditor_headers).status_code == 200
     client.post(f"/api/v1/experiments/{first['id']}/stop", headers=creditor_headers)
     assert client.post(f"/api/v1/experiments/{second['id']}/start", headers=creditor_headers).status_code == 200
@@ -180,17 +203,18 @@ def _arms_without_placeholders() -> list[dict]:
 def test_the_live_report_counts_promises_made_after_the_assignment_and_shows_no_winner_before_the_planned_size(
     client, creditor_headers, actions_headers
 ):
-    experiment = create(client, creditor_headers).json()
+    definition = {**CADENCE_EXPERIMENT, "outcome": "promise_made", "baseline_rate": 0.30}
+    experiment = create(client, creditor_headers, definition).json()
     url = f"/api/v1/experiments/{experiment['id']}"
     client.post(f"{url}/start", headers=creditor_headers)
-    arms = arms_of(DEMO_REFERENCES)
+    arms = cadence_arms_of(DEMO_REFERENCES)
     make_commitment(client, actions_headers, {"kind": "instalments", "instalment_count": 3}, reference="CR-10001")
 
     report = client.get(f"{url}/report", headers=creditor_headers)
     assert report.status_code == 200, report.text
     body = report.json()
     by_arm = {arm["name"]: arm for arm in body["arms"]}
-    assert [arm["name"] for arm in body["arms"]] == ["plain", "together"] and body["arms"][0]["control"] is True
+    assert [arm["name"] for arm in body["arms"]] == ["three_days", "one_day"] and body["arms"][0]["control"] is True
     for name, arm in by_arm.items():
         members = [reference for reference, arm_name in arms.items() if arm_name == name]
         assert arm["assigned"] == arm["n"] == len(members) and arm["pending"] == 0
@@ -404,21 +428,21 @@ def test_a_payment_counts_within_n_days_of_the_assignment_and_an_account_counts_
 
 
 def test_a_creditor_sees_and_changes_only_its_own_experiments(client, creditor_headers, other_headers):
-    experiment = create(client, creditor_headers).json()
+    experiment = create(client, creditor_headers, CADENCE_EXPERIMENT).json()
     url = f"/api/v1/experiments/{experiment['id']}"
     assert client.get("/api/v1/experiments", headers=other_headers).json() == []
     for method, path in (("get", ""), ("get", "/report"), ("get", "/assignments"), ("post", "/start"), ("post", "/stop")):
         response = client.request(method.upper(), f"{url}{path}", headers=other_headers)
         assert response.status_code == 404, (method, path)
         assert response.json()["type"] == "urn:problem:unknown_experiment"
-    assert client.put(url, json=RESPONSE_EXPERIMENT, headers=other_headers).status_code == 404
+    assert client.put(url, json=CADENCE_EXPERIMENT, headers=other_headers).status_code == 404
     assert client.get(url, headers=creditor_headers).json()["status"] == "draft"
 
     # Running, it assigns none of the other creditor's accounts.
     client.post(f"{url}/start", headers=creditor_headers)
     with session_scope() as session:
         theirs = account(session, "OT-00001")
-        assert experiments.arm_for(session, theirs, "utter_offer_options") is None
+        assert experiments.cadence_for(session, theirs, CadenceSetting.REMINDER_DAYS_BEFORE) is None
         assert experiments.assign(session, session.get_one(Experiment, experiment["id"]), theirs, utcnow()) is None
 
 
