@@ -27,6 +27,7 @@ from api.services.audit import audit
 from api.services.errors import DomainError
 from api.services.scheduler import Scheduler
 from api.services.verification import DEFAULT_REFERENCE_EXAMPLE
+from api.states import AgentRole
 
 DEMO_CREDITOR: dict[str, Any] = {
     "name": "Lumière Énergie SA",
@@ -229,14 +230,24 @@ def create_creditor(args: argparse.Namespace) -> None:
 
 
 def create_agent(args: argparse.Namespace) -> None:
-    """An agent who can sign in to the console (the password is read from the terminal or stdin)."""
+    """A person who can sign in to the console (the password is read from the terminal or stdin): an agent, or
+    with `--role manager` a manager who reads the dashboard of those creditors and changes nothing."""
     try:
         with session_scope() as session:
             creditor_ids = args.creditor_id or [_creditor(session, None, None).id]
             agent = agents.create_agent(
-                session, email=args.email, name=args.name, password=_password(args), creditor_ids=creditor_ids, actor="cli"
+                session,
+                email=args.email,
+                name=args.name,
+                password=_password(args),
+                creditor_ids=creditor_ids,
+                actor="cli",
+                role=AgentRole(args.role),
             )
-            print(f"Agent {agent.id} created: {agent.email}, serving creditor(s) {', '.join(map(str, sorted(creditor_ids)))}")
+            print(
+                f"{agent.role.capitalize()} {agent.id} created: {agent.email}, "
+                f"serving creditor(s) {', '.join(map(str, sorted(creditor_ids)))}"
+            )
     except DomainError as error:
         raise SystemExit(f"Not created: {error.__doc__}") from None
 
@@ -343,6 +354,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             command.add_argument("--name", required=True)
             command.add_argument(
                 "--creditor-id", type=int, action="append", help="a creditor the agent serves (repeat; default: the only one)"
+            )
+            command.add_argument(
+                "--role",
+                choices=[role.value for role in AgentRole],
+                default=AgentRole.AGENT.value,
+                help="agent (works the queue, the default) or manager (reads the dashboard, changes nothing)",
             )
         command.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     assign = commands.add_parser("assign-agent", help="let an agent serve more creditors")

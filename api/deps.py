@@ -133,12 +133,28 @@ def get_agent_session(
 AgentSessionDep = Annotated[AgentSession, Depends(get_agent_session)]
 
 
-def get_agent(
+def get_console_user(
     request: Request, row: AgentSessionDep, x_csrf_token: Annotated[str | None, Header(alias="X-CSRF-Token")] = None
 ) -> Agent:
+    """Whoever is signed in to the console, agent or manager."""
     if request.method not in SAFE_METHODS and not agents.csrf_matches(row, x_csrf_token):
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="The X-CSRF-Token header is missing or wrong.")
     return row.agent
+
+
+# Signing out and the dashboard: any role.
+ConsoleUser = Annotated[Agent, Depends(get_console_user)]
+
+
+def get_agent(user: ConsoleUser) -> Agent:
+    """An agent, not a manager. Everything but the dashboard needs one: the queue, a conversation, and every
+    action in it. A manager is read-only and sees figures, not debtors, so a new console route that takes
+    `CurrentAgent` refuses managers without anyone having to remember it."""
+    if agents.is_manager(user):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, detail="A manager's console is read-only: it shows the dashboard and changes nothing."
+        )
+    return user
 
 
 CurrentAgent = Annotated[Agent, Depends(get_agent)]

@@ -22,6 +22,7 @@ from api.routes import (
     bot,
     budget_page,
     console,
+    dashboard,
     debtor_information,
     documents,
     experiments,
@@ -126,6 +127,7 @@ def create_app() -> BodySizeLimit:
         webchat,
         twilio,
         console,
+        dashboard,
     )
     for module in routers:
         app.include_router(module.router)

@@ -406,7 +406,8 @@ class Handoff(Base):
 
 
 class Agent(Base):
-    """A human collector who signs in to the console and takes over handed-over conversations."""
+    """A person who signs in to the console: an agent (a human collector who takes over handed-over
+    conversations) or a manager (reads the dashboard, changes nothing)."""
 
     __tablename__ = "agents"
 
@@ -414,6 +415,8 @@ class Agent(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
+    # agent | manager (AgentRole): a manager reads the dashboard and changes nothing.
+    role: Mapped[str] = mapped_column(String(16), default="agent", server_default="agent")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -15,6 +15,13 @@ class Channel(StrEnum):
 PHONE_CHANNELS = frozenset({Channel.SMS, Channel.WHATSAPP})
 
 
+class AgentRole(StrEnum):
+    """What a person signed in to the console may do (api/deps.py enforces it)."""
+
+    AGENT = "agent"  # works the queue: claims handoffs, replies to debtors, records what was agreed
+    MANAGER = "manager"  # reads the dashboard of the creditors they see, and changes nothing
+
+
 class Direction(StrEnum):
     INBOUND = "inbound"
     OUTBOUND = "outbound"

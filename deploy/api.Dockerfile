@@ -2,7 +2,8 @@
 # The api (its workers and the one-shot migration, compose.yml). Built from the repository root, with
 # api.Dockerfile.dockerignore beside this file keeping the context small.
 
-# The web-chat widget: the unmodified rasa-webchat package from npm, served by the api from our own origin.
+# The web-chat widget (the unmodified rasa-webchat package from npm) and the dashboard's Chart.js, served by
+# the api from our own origin.
 FROM node:20-slim AS widget
 WORKDIR /web
 COPY web/package.json web/package-lock.json ./
@@ -41,6 +42,8 @@ COPY channels/ channels/
 COPY domain.yml domain.yml
 # Where Settings.webchat_dir looks for it, relative to the code.
 COPY --from=widget /web/node_modules/rasa-webchat/lib web/node_modules/rasa-webchat/lib
+# The console dashboard's charts: Chart.js's one UMD file, where Settings.chartjs_file looks for it.
+COPY --from=widget /web/node_modules/chart.js/dist/chart.umd.min.js web/node_modules/chart.js/dist/chart.umd.min.js
 COPY --chmod=755 deploy/with-secrets.sh /usr/local/bin/with-secrets
 USER app
 ENTRYPOINT ["with-secrets"]

@@ -125,6 +125,8 @@ class Settings(BaseSettings):
     demo_agent_password: str = "demo-agent-password"
 
     webchat_dir: Path = REPO_ROOT / "web" / "node_modules" / "rasa-webchat" / "lib"
+    # Chart.js for the console's dashboard (web/package.json): its one UMD file, served from our own origin.
+    chartjs_file: Path = REPO_ROOT / "web" / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"
     font_dir: Path = Path("/usr/share/fonts/truetype/dejavu")
     # The bot's domain: an A/B test of a response must name one of its responses (api/services/experiments.py).
     domain_file: Path = REPO_ROOT / "domain.yml"

@@ -1,7 +1,8 @@
 """The agent console: its pages, its JSON API under /console/api, and its live-update WebSocket.
 
 Everything but the sign-in page and the static assets needs a signed-in agent (session cookie, HttpOnly,
-SameSite=Strict); every state-changing request also needs the session's CSRF token in X-CSRF-Token.
+SameSite=Strict); every state-changing request also needs the session's CSRF token in X-CSRF-Token. A manager
+(read-only) is sent to the dashboard (api/routes/dashboard.py): every route here but signing out refuses one.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from api.core.logging import log
 from api.db import session_scope
 from api.deps import (
     SESSION_COOKIE,
+    ConsoleUser,
     CurrentAgent,
     RouterDep,
     SessionDep,
@@ -76,9 +78,20 @@ api = APIRouter(route_class=SessionReleasingRoute, prefix="/console/api", tags=[
 
 @router.get("", response_model=None)
 def console_page(session: SessionDep, request: Request) -> Response:
+    row = agents.session_of_token(session, request.cookies.get(SESSION_COOKIE))
+    if row is None:
+        return RedirectResponse("/console/login", status_code=status.HTTP_303_SEE_OTHER)
+    if agents.is_manager(row.agent):  # the queue is an agent's: a manager's console is the dashboard
+        return RedirectResponse("/console/dashboard", status_code=status.HTTP_303_SEE_OTHER)
+    return FileResponse(STATIC / "index.html", headers=_page_headers())
+
+
+@router.get("/dashboard", response_model=None)
+def dashboard_page(session: SessionDep, request: Request) -> Response:
+    """The KPIs and A/B tests of the creditors the person sees (agents and managers alike)."""
     if agents.session_of_token(session, request.cookies.get(SESSION_COOKIE)) is None:
         return RedirectResponse("/console/login", status_code=status.HTTP_303_SEE_OTHER)
-    return FileResponse(STATIC / "index.html", headers=_page_headers())
+    return FileResponse(STATIC / "dashboard.html", headers=_page_headers())
 
 
 @router.get("/login")
@@ -92,6 +105,18 @@ def static_file(name: str) -> FileResponse:
     if path.parent != STATIC.resolve() or not path.is_file() or path.suffix not in {".js", ".css", ".json", ".svg", ".png"}:
         raise HTTPException(status.HTTP_404_NOT_FOUND)
     return FileResponse(path, headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+
+
+@router.get("/vendor/chart.umd.min.js")
+def chart_library(settings: SettingsDep) -> FileResponse:
+    """Chart.js (npm registry, web/package.json) for the dashboard: its one UMD file, from our own origin."""
+    if not settings.chartjs_file.is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Chart.js is not installed: run `make setup` (npm ci in web/).")
+    return FileResponse(
+        settings.chartjs_file,
+        media_type="application/javascript",
+        headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 def _page_headers() -> dict[str, str]:
@@ -150,7 +175,7 @@ def sign_in(body: SignIn, request: Request, response: Response, session: Session
     response_class=Response,
     responses={204: {"description": "Signed out: the session is closed and its cookie cleared (no content)."}},
 )
-def sign_out(agent: CurrentAgent, request: Request, session: SessionDep) -> Response:
+def sign_out(agent: ConsoleUser, request: Request, session: SessionDep) -> Response:
     row = get_agent_session(session, request.cookies.get(SESSION_COOKIE))
     agents.close_session(session, row)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -159,7 +184,7 @@ def sign_out(agent: CurrentAgent, request: Request, session: SessionDep) -> Resp
 
 
 @api.get("/me")
-def me(request: Request, session: SessionDep, agent: CurrentAgent) -> SessionOut:
+def me(request: Request, session: SessionDep, agent: ConsoleUser) -> SessionOut:
     row = get_agent_session(session, request.cookies.get(SESSION_COOKIE))
     return _session_view(agent, row.csrf_token)
 
@@ -380,7 +405,10 @@ async def live_updates(websocket: WebSocket) -> None:
     def agent_and_creditors() -> tuple[int, frozenset[int]] | None:
         with session_scope() as session:
             row = agents.session_of_token(session, websocket.cookies.get(SESSION_COOKIE))
-            return (row.agent_id, frozenset(agents.creditor_ids_of(session, row.agent))) if row else None
+            # The events are about conversations: an agent's business, not a manager's.
+            if row is None or agents.is_manager(row.agent):
+                return None
+            return row.agent_id, frozenset(agents.creditor_ids_of(session, row.agent))
 
     signed_in = await to_thread.run_sync(agent_and_creditors)
     if signed_in is None:

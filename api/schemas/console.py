@@ -31,6 +31,7 @@ from api.schemas.common import (
     PaymentClaimStatus,
 )
 from api.schemas.creditor import ContactOut, DataRequestOut, PaymentOut
+from api.states import AgentRole
 
 # --- requests --------------------------------------------------------------------------------------------
 
@@ -100,6 +101,7 @@ class AgentOut(BaseModel):
     id: int
     email: str
     name: str
+    role: AgentRole = Field(description="agent: works the queue; manager: reads the dashboard, changes nothing")
 
 
 class SessionOut(BaseModel):

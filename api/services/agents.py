@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from api.models import Agent, AgentCreditor, AgentSession, AuditEntry, Creditor, utcnow
 from api.services.audit import audit
 from api.services.errors import AgentExists, InvalidCredentials, NoCreditor, UnknownCreditor, WeakPassword
+from api.states import AgentRole
 
 _hasher = PasswordHasher()
 # A real hash of a random password: signing in with an unknown e-mail costs the same time as a wrong password.
@@ -39,9 +40,17 @@ def normalise_email(email: str) -> str:
 
 
 def create_agent(
-    session: Session, *, email: str, name: str, password: str, creditor_ids: Sequence[int], actor: str = "system"
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    password: str,
+    creditor_ids: Sequence[int],
+    actor: str = "system",
+    role: AgentRole = AgentRole.AGENT,
 ) -> Agent:
-    """An agent of the console who serves `creditor_ids` (at least one: an agent sees nobody else's debtors)."""
+    """A person of the console who serves `creditor_ids` (at least one: an agent sees nobody else's debtors, a
+    manager nobody else's figures). An agent works the queue; a manager reads the dashboard and changes nothing."""
     if len(password) < MIN_PASSWORD_CHARS:
         raise WeakPassword()
     if not creditor_ids:
@@ -49,11 +58,11 @@ def create_agent(
     email = normalise_email(email)
     if session.scalar(select(Agent.id).where(Agent.email == email)) is not None:
         raise AgentExists()
-    agent = Agent(email=email, name=name.strip(), password_hash=_hasher.hash(password))
+    agent = Agent(email=email, name=name.strip(), password_hash=_hasher.hash(password), role=AgentRole(role))
     session.add(agent)
     session.flush()
     assign(session, agent, creditor_ids, actor=actor)
-    audit(session, actor, "agent_created", "agent", agent.id)
+    audit(session, actor, "agent_created", "agent", agent.id, role=agent.role)
     return agent
 
 
@@ -72,6 +81,11 @@ def assign(session: Session, agent: Agent, creditor_ids: Sequence[int], actor: s
 
 def creditor_ids_of(session: Session, agent: Agent) -> list[int]:
     return list(session.scalars(select(AgentCreditor.creditor_id).where(AgentCreditor.agent_id == agent.id)))
+
+
+def is_manager(agent: Agent) -> bool:
+    """A manager reads the dashboard and changes nothing: no queue, no conversation, no action."""
+    return agent.role == AgentRole.MANAGER
 
 
 def set_password(session: Session, agent: Agent, password: str, actor: str = "system") -> None:

@@ -474,6 +474,8 @@ def test_the_images_hold_every_package_their_code_imports() -> None:
     # The widget, where Settings looks for it (relative to the code in /app).
     webchat_dir = Settings.model_fields["webchat_dir"].default.relative_to(REPO_ROOT)
     assert str(webchat_dir) in copied_destinations("api.Dockerfile")
+    # The dashboard's Chart.js, likewise.
+    assert str(Settings.model_fields["chartjs_file"].default.relative_to(REPO_ROOT)) in copied_destinations("api.Dockerfile")
     # The bot's responses, which the experiments API checks a response experiment against.
     assert str(Settings.model_fields["domain_file"].default.relative_to(REPO_ROOT)) in copied_destinations("api.Dockerfile")
     assert re.search(r"npm ci\b", dockerfile("api.Dockerfile"))
