@@ -11,6 +11,7 @@ help:
 	@echo "make bench-load   200 debtors for 10 minutes over the real doors, embedded default vs scaled topology"
 	@echo "make lint   ruff (lint and format) and mypy; a finding fails"
 	@echo "make bench-followthrough   one simulated month of reminders and payments over 10,000 accounts: contacts decided/s and the proof of the contact rules"
+	@echo "make bench-kpis   the KPI report and the dashboard on 100,000 generated accounts and 2 million messages, SQLite and PostgreSQL: p50/p95 per query"
 
 setup:
 	@scripts/setup.sh
@@ -72,6 +73,12 @@ bench-sms:
 bench-followthrough:
 	@test -x .venv/api/bin/python || { echo "no api environment (.venv/api): run make setup first" >&2; exit 1; }
 	.venv/api/bin/python -m bench.followthrough
+
+# The KPI report on a generated portfolio, SQLite and PostgreSQL (Debian's postgresql package); ~25-35 min.
+.PHONY: bench-kpis
+bench-kpis:
+	@test -x .venv/api/bin/python || { echo "no api environment (.venv/api): run make setup first" >&2; exit 1; }
+	.venv/api/bin/python -m bench.kpis
 
 # Text the assistant as a debtor through the fake Twilio (needs the api and scripts/fake_twilio.py running):
 #   make sms BODY="bonjour"   make sms FROM=+33612345678 WHATSAPP=1 BODY="je peux payer 30 euros"

@@ -342,7 +342,7 @@ def build_population(
 # -------------------------------------------------------------------------------------------------------
 
 
-def _use_database(database_url: str) -> dict[str, str | None]:
+def use_database(database_url: str) -> dict[str, str | None]:
     """Points the api's settings at the throw-away database; answers the environment to restore."""
     wanted = {
         "DATABASE_URL": database_url,
@@ -358,7 +358,7 @@ def _use_database(database_url: str) -> dict[str, str | None]:
     return saved
 
 
-def _restore_environment(saved: dict[str, str | None]) -> None:
+def restore_environment(saved: dict[str, str | None]) -> None:
     get_engine().dispose()
     for name, value in saved.items():
         if value is None:
@@ -891,7 +891,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="bench-followthrough-"))
     print(f"database and engine log in {workdir}", file=sys.stderr, flush=True)
     with contextlib.ExitStack() as restore:
-        restore.callback(_restore_environment, _use_database(f"sqlite:///{workdir / 'bench.db'}"))
+        restore.callback(restore_environment, use_database(f"sqlite:///{workdir / 'bench.db'}"))
         with contextlib.redirect_stdout(io.StringIO()):
             migrate()
             seed_demo()
