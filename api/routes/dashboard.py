@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from api.deps import ConsoleUser, SessionDep, SessionReleasingRoute
-from api.routes import experiments as creditor_experiments
+from api.models import utcnow
 from api.routes.reports import From, To
 from api.schemas.common import Channel, Language
 from api.schemas.dashboard import (
@@ -19,7 +19,7 @@ from api.schemas.dashboard import (
     DashboardKpis,
     DashboardScope,
 )
-from api.services import dashboard, kpis
+from api.services import dashboard, experiments, kpis
 from api.states import AgentRole
 
 router = APIRouter(route_class=SessionReleasingRoute, prefix="/console/api/dashboard", tags=["agent console"])
@@ -90,7 +90,7 @@ def read_experiments(person: ConsoleUser, session: SessionDep, creditor_id: Cred
     return DashboardExperiments(
         creditor=CreditorOption(id=creditor.id, name=creditor.name),
         experiments=[
-            creditor_experiments.read_report(experiment.id, creditor, session)
+            experiments.report_out(experiments.report(session, experiment, utcnow()))
             for experiment in dashboard.reported_experiments(session, creditor.id)
         ],
     )

@@ -10,17 +10,13 @@ from fastapi import APIRouter, status
 from api.deps import CreditorDep, SessionDep, SessionReleasingRoute, SettingsDep
 from api.models import Experiment, utcnow
 from api.schemas.experiments import (
-    ArmReport,
     AssignmentOut,
-    ComparisonReport,
     ExperimentIn,
     ExperimentOut,
     ExperimentReport,
-    IntervalOut,
 )
-from api.services import experiment_stats, experiments
+from api.services import experiments
 from api.services.errors import ResponseExperimentNotShown
-from api.services.experiment_stats import Interval
 from api.states import ExperimentKind
 
 router = APIRouter(route_class=SessionReleasingRoute, prefix="/api/v1/experiments", tags=["experiments"])
@@ -32,12 +28,6 @@ _DEFINITION: dict[int | str, dict[str, Any]] = {
         "description": "Invalid fields (arms, ratios, wordings, outcome), a response domain.yml does not define, or an unknown placeholder"
     }
 }
-METHOD = (
-    "Per arm: rate and 95 % Wilson score interval. Each challenger against the control (the first arm): difference of rates "
-    "with its Wald interval and the two-sided p-value of the two-proportion z-test (pooled), at alpha 0.05 divided by the "
-    "number of challengers (Bonferroni). No verdict before every arm has min_sample_per_arm accounts (planned up front for "
-    "power 0.8)."
-)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ExperimentOut, responses=_DEFINITION)
@@ -110,7 +100,7 @@ def read_report(experiment_id: int, creditor: CreditorDep, session: SessionDep) 
     """The experiment's live report: each arm's accounts, rate and interval, each challenger against the
     control, and a winner only once every arm has reached its planned size."""
     experiment = experiments.find_experiment(session, creditor.id, experiment_id)
-    return _report_out(experiments.report(session, experiment, utcnow()))
+    return experiments.report_out(experiments.report(session, experiment, utcnow()))
 
 
 @router.get("/{experiment_id}/assignments", response_model=list[AssignmentOut], responses=_UNKNOWN)
@@ -121,51 +111,3 @@ def read_assignments(experiment_id: int, creditor: CreditorDep, session: Session
         AssignmentOut(reference=reference, arm=arm, assigned_at=at)
         for reference, arm, at in experiments.assignments(session, experiment)
     ]
-
-
-def _interval(interval: Interval | None) -> IntervalOut | None:
-    return IntervalOut(low=interval.low, high=interval.high) if interval else None
-
-
-def _report_out(report: experiments.Report) -> ExperimentReport:
-    analysis = report.analysis
-    return ExperimentReport(
-        experiment=ExperimentOut.model_validate(report.experiment),
-        as_of=report.as_of,
-        method=METHOD,
-        alpha=analysis.alpha,
-        power=experiment_stats.POWER,
-        adjusted_alpha=analysis.adjusted_alpha,
-        interval_level=analysis.interval_level,
-        min_sample_per_arm=analysis.min_sample_per_arm,
-        ready=analysis.ready,
-        state=analysis.state,
-        winner=analysis.winner,
-        arms=[
-            ArmReport(
-                name=arm.name,
-                control=arm.control,
-                ratio=tally.ratio,
-                assigned=tally.assigned,
-                n=arm.n,
-                pending=tally.pending,
-                successes=arm.successes,
-                rate=arm.rate,
-                interval=_interval(arm.interval),
-                remaining=arm.remaining,
-            )
-            for arm, tally in zip(analysis.arms, report.tallies)
-        ],
-        comparisons=[
-            ComparisonReport(
-                arm=c.arm,
-                control=c.control,
-                difference=c.difference,
-                interval=_interval(c.interval),
-                z=c.z,
-                p_value=c.p_value,
-                verdict=c.verdict,
-            )
-            for c in analysis.comparisons
-        ],
-    )

@@ -36,7 +36,14 @@ from api.models import (
     Instalment,
     Payment,
 )
-from api.schemas.experiments import ExperimentIn
+from api.schemas.experiments import (
+    ArmReport,
+    ComparisonReport,
+    ExperimentIn,
+    ExperimentOut,
+    ExperimentReport,
+    IntervalOut,
+)
 from api.services import experiment_stats
 from api.services.audit import audit
 from api.services.errors import (
@@ -432,3 +439,60 @@ def assignments(session: Session, experiment: Experiment) -> list[tuple[str, str
         .order_by(ExperimentAssignment.assigned_at, ExperimentAssignment.id)
     )
     return [(reference, arm, at) for reference, arm, at in rows]
+
+
+METHOD = (
+    "Per arm: rate and 95 % Wilson score interval. Each challenger against the control (the first arm): difference of rates "
+    "with its Wald interval and the two-sided p-value of the two-proportion z-test (pooled), at alpha 0.05 divided by the "
+    "number of challengers (Bonferroni). No verdict before every arm has min_sample_per_arm accounts (planned up front for "
+    "power 0.8)."
+)
+
+
+def interval_out(interval: experiment_stats.Interval | None) -> IntervalOut | None:
+    return IntervalOut(low=interval.low, high=interval.high) if interval else None
+
+
+def report_out(report: Report) -> ExperimentReport:
+    """The report as the creditor API and the console dashboard show it."""
+    analysis = report.analysis
+    return ExperimentReport(
+        experiment=ExperimentOut.model_validate(report.experiment),
+        as_of=report.as_of,
+        method=METHOD,
+        alpha=analysis.alpha,
+        power=experiment_stats.POWER,
+        adjusted_alpha=analysis.adjusted_alpha,
+        interval_level=analysis.interval_level,
+        min_sample_per_arm=analysis.min_sample_per_arm,
+        ready=analysis.ready,
+        state=analysis.state,
+        winner=analysis.winner,
+        arms=[
+            ArmReport(
+                name=arm.name,
+                control=arm.control,
+                ratio=tally.ratio,
+                assigned=tally.assigned,
+                n=arm.n,
+                pending=tally.pending,
+                successes=arm.successes,
+                rate=arm.rate,
+                interval=interval_out(arm.interval),
+                remaining=arm.remaining,
+            )
+            for arm, tally in zip(analysis.arms, report.tallies)
+        ],
+        comparisons=[
+            ComparisonReport(
+                arm=c.arm,
+                control=c.control,
+                difference=c.difference,
+                interval=interval_out(c.interval),
+                z=c.z,
+                p_value=c.p_value,
+                verdict=c.verdict,
+            )
+            for c in analysis.comparisons
+        ],
+    )
